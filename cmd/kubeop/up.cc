@@ -1,0 +1,216 @@
+// kubeop up: the platform on embedded defaults. At this stage: every plugin loaded, the
+// operational endpoints (/healthz, /readyz, /version, /metrics) and the plugin API
+// (GET /v1/plugins, GET /v1/plugins/{name}) behind an admin bearer token.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "commands.h"
+#include "kubeop/cli/flags.h"
+#include "kubeop/core/json.h"
+#include "kubeop/http/server.h"
+#include "kubeop/log/log.h"
+#include "kubeop/metrics/metrics.h"
+
+namespace kubeop::cmd {
+namespace {
+
+std::string randomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    size_t got = 0;
+    while (got < bytes) {
+      ssize_t n = ::read(fd, raw.data() + got, bytes - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+// Constant-time comparison: the token check must not leak how many bytes matched.
+bool tokenEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+StatusOr<std::pair<std::string, uint16_t>> parseAddr(const std::string& addr) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) return invalidArgument("--http-addr must be host:port, got \"" + addr + "\"");
+  std::string host = addr.substr(0, colon);
+  if (host.empty()) host = "0.0.0.0";  // kubeOP's ":8080"
+  int port = 0;
+  try {
+    size_t pos = 0;
+    port = std::stoi(addr.substr(colon + 1), &pos);
+    if (pos != addr.size() - colon - 1) throw std::invalid_argument(addr);
+  } catch (...) {
+    return invalidArgument("--http-addr has an invalid port: \"" + addr + "\"");
+  }
+  if (port < 0 || port > 65535) return invalidArgument("--http-addr port out of range: " + std::to_string(port));
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+std::string defaultStateDir() {
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.kubeop";
+  return ".kubeop";
+}
+
+}  // namespace
+
+int runUp(const std::vector<std::string>& args) {
+  cli::FlagSet fs("up",
+                  "Runs kubeop on embedded defaults: loads every plugin and serves the API with health,\n"
+                  "readiness, version and Prometheus metrics. Prints the API URL and an admin token.\n"
+                  "Stops gracefully on SIGTERM or Ctrl-C.");
+  fs.add("http-addr", "127.0.0.1:8080", "address to serve the API on (host:port; port 0 picks a free one)");
+  fs.add("plugin-path", "", "plugin directories or files, colon-separated", "KUBEOP_PLUGIN_PATH");
+  fs.add("plugin-config", "", "plugin config file (YAML/JSON map of plugin name → config)");
+  fs.add("state-dir", defaultStateDir(), "where kubeop up keeps its state (admin token, address)");
+  fs.add("admin-token", "", "the admin bearer token (default: generated and stored in the state dir)");
+  fs.add("threads", "2", "HTTP worker threads");
+  if (Status st = fs.parse(args); !st.isOk()) {
+    std::fprintf(stderr, "kubeop up: %s\n", st.message().c_str());
+    return 2;
+  }
+  if (fs.helpRequested()) {
+    std::fputs(fs.usage().c_str(), stdout);
+    return 0;
+  }
+  log::setComponent("kubeop");
+  http::installTerminationSignalHandlers();
+
+  auto addr = parseAddr(fs.get("http-addr"));
+  if (!addr.ok()) {
+    std::fprintf(stderr, "kubeop up: %s\n", addr.status().message().c_str());
+    return 2;
+  }
+  auto threads = fs.getInt("threads");
+  if (!threads.ok() || *threads < 1 || *threads > 64) {
+    std::fprintf(stderr, "kubeop up: --threads must be an integer between 1 and 64\n");
+    return 2;
+  }
+
+  // State: the admin token survives restarts so scripts keep working.
+  std::string stateDir = fs.get("state-dir");
+  std::error_code ec;
+  std::filesystem::create_directories(stateDir, ec);
+  std::string token = fs.get("admin-token");
+  std::string tokenFile = stateDir + "/admin-token";
+  if (token.empty()) {
+    std::ifstream in(tokenFile);
+    std::getline(in, token);
+    if (token.size() < 32) {
+      token = randomHex(32);
+      int fd = ::open(tokenFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0 || ::write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size())) {
+        log::warn("cannot store the admin token", {{"path", tokenFile}});
+      }
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  metrics::Registry registry;
+  auto reg = loadRegistry(fs.get("plugin-path"), fs.get("plugin-config"));
+  if (!reg.ok()) {
+    std::fprintf(stderr, "kubeop up: %s\n", reg.status().message().c_str());
+    return 3;
+  }
+  std::shared_ptr<plugin::Registry> plugins = std::move(reg).value();
+  auto& calls = registry.counter("kubeop_plugin_calls_total", "Calls into plugins by plugin, operation and result.",
+                                 {"plugin", "op", "result"});
+  auto& latency = registry.histogram("kubeop_plugin_call_duration_seconds", "Latency of plugin calls.",
+                                     {"plugin", "op"});
+  plugins->setObserver([&calls, &latency](std::string_view p, std::string_view op, std::string_view result, double s) {
+    calls.labels({p, op, result}).inc();
+    latency.labels({p, op}).observe(s);
+  });
+  registry.gauge("kubeop_plugins_loaded", "Plugins loaded into the registry.", {})
+      .labels(std::vector<std::string>{})
+      .set(static_cast<double>(plugins->plugins().size()));
+  registry.gauge("kubeop_plugins_refused", "Plugin files refused at start-up.", {})
+      .labels(std::vector<std::string>{})
+      .set(static_cast<double>(plugins->errors().size()));
+
+  http::Router router;
+  http::addStandardEndpoints(router, versionInfo("kubeop"), &registry, [] { return Status::ok(); });
+  auto authorized = [token](const http::Request& req) -> Status {
+    std::string_view h = req.header("Authorization");
+    if (h.empty()) return unauthenticated("missing token: send Authorization: Bearer <admin token>");
+    if (h.substr(0, 7) != "Bearer " || !tokenEquals(h.substr(7), token)) return unauthenticated("invalid token");
+    return Status::ok();
+  };
+  router.add("GET", "/v1/plugins", [plugins, authorized](const http::Request& req) {
+    if (Status st = authorized(req); !st.isOk()) return http::Response::error(st, req.requestId);
+    return http::Response::json(200, plugins->toJson());
+  });
+  router.add("GET", "/v1/plugins/{name}", [plugins, authorized](const http::Request& req) {
+    if (Status st = authorized(req); !st.isOk()) return http::Response::error(st, req.requestId);
+    std::string name(req.pathParam("name"));
+    auto doc = json::parse(plugins->toJson());
+    if (doc.ok()) {
+      for (const auto& p : (*doc)["plugins"].GetArray()) {
+        if (json::getString(p, "name") == name) return http::Response::json(200, json::write(p));
+      }
+    }
+    return http::Response::error(notFound("plugin \"" + name + "\" is not loaded"), req.requestId);
+  });
+
+  http::ServerOptions so;
+  so.address = addr->first;
+  so.port = addr->second;
+  so.workerThreads = static_cast<int>(*threads);
+  so.serviceName = "kubeop";
+  so.metrics = &registry;
+  auto server = http::Server::start(so, std::move(router));
+  if (!server.ok()) {
+    std::fprintf(stderr, "kubeop up: %s\n", server.status().message().c_str());
+    return 3;
+  }
+  std::string host = addr->first == "0.0.0.0" ? "127.0.0.1" : addr->first;
+  std::string url = "http://" + host + ":" + std::to_string((*server)->port());
+  {
+    std::ofstream(stateDir + "/api-url") << url << "\n";
+  }
+  std::string pluginList;
+  for (const auto& p : plugins->plugins()) {
+    pluginList += "\n              " + p->info().name + " " + p->info().version +
+                  (p->info().deliveryType.empty() ? "" : " (type " + p->info().deliveryType + ")");
+  }
+  for (const auto& e : plugins->errors()) pluginList += "\n    REFUSED   " + e.path + ": " + e.message;
+  std::printf(
+      "kubeop is up\n"
+      "  API URL:    %s\n"
+      "  admin token: %s\n"
+      "              (also in %s)\n"
+      "  plugins:    %zu loaded%s\n"
+      "  try:        curl -H \"Authorization: Bearer $(cat %s)\" %s/v1/plugins\n"
+      "              curl %s/metrics\n"
+      "  stop:       Ctrl-C\n",
+      url.c_str(), token.c_str(), tokenFile.c_str(), plugins->plugins().size(), pluginList.c_str(),
+      tokenFile.c_str(), url.c_str(), url.c_str());
+  std::fflush(stdout);
+  log::info("serving", {{"url", url}, {"plugins", static_cast<unsigned long>(plugins->plugins().size())}});
+
+  int sig = http::waitForTerminationSignal();
+  log::info("shutting down", {{"signal", sig}});
+  (*server)->stop(std::chrono::seconds(10));
+  return 0;
+}
+
+}  // namespace kubeop::cmd
