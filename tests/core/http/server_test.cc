@@ -199,6 +199,17 @@ std::string request(const std::string& method, const std::string& target,
   return r;
 }
 
+// Polls `pred` until it holds or `within` elapses (no fixed sleeps).
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds within = 3000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
 // --- fixture ------------------------------------------------------------------------------------
 
 class HttpServerTest : public ::testing::Test {
@@ -649,8 +660,11 @@ TEST_F(HttpServerTest, UnknownMethodsShareOneMetricLabel) {
   o.metrics = &registry;
   startServer(o);
   EXPECT_EQ(roundTrip(request("BREW", "/v1/plugins/x")).status, 405);
-  EXPECT_THAT(registry.serialize(),
-              HasSubstr("kubeop_http_requests_total{method=\"OTHER\",route=\"/v1/plugins/{name}\",code=\"405\"} 1\n"));
+  // Recorded once the write completes, which may be just after the client has read it.
+  const std::string expected =
+      "kubeop_http_requests_total{method=\"OTHER\",route=\"/v1/plugins/{name}\",code=\"405\"} 1\n";
+  EXPECT_TRUE(eventually([&] { return registry.serialize().find(expected) != std::string::npos; }))
+      << registry.serialize();
 }
 
 // --- standard endpoints ---------------------------------------------------------------------
@@ -716,8 +730,10 @@ TEST_F(HttpServerTest, ManyConcurrentKeepAliveClientsAreAllServed) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(ok.load(), kClients * kRequests);
-  EXPECT_THAT(registry.serialize(),
-              HasSubstr("kubeop_http_requests_total{method=\"GET\",route=\"/v1/plugins/{name}\",code=\"200\"} 400\n"));
+  const std::string expected =
+      "kubeop_http_requests_total{method=\"GET\",route=\"/v1/plugins/{name}\",code=\"200\"} 400\n";
+  EXPECT_TRUE(eventually([&] { return registry.serialize().find(expected) != std::string::npos; }))
+      << registry.serialize();
 }
 
 // --- TLS ----------------------------------------------------------------------------------------
