@@ -52,3 +52,32 @@ TEST(NamesTest, KnowsClusterScopedKinds) {
 
 }  // namespace
 }  // namespace kubeop::names
+
+#include "kubeop/core/quantity.h"
+
+namespace kubeop::quantity {
+namespace {
+
+// k8s.io/apimachinery/pkg/api/resource: suffixes, fractions rounded up to milli-units.
+TEST(QuantityTest, ParsesDecimalBinaryAndExponentForms) {
+  EXPECT_EQ(*parseMilli("100m"), 100);
+  EXPECT_EQ(*parseMilli("1"), 1000);
+  EXPECT_EQ(*parseMilli("1.5"), 1500);
+  EXPECT_EQ(*parseMilli("64Mi"), 64LL * 1024 * 1024 * 1000);
+  EXPECT_EQ(*parseMilli("1G"), 1000000000LL * 1000);
+  EXPECT_EQ(*parseMilli("2e3"), 2000LL * 1000);
+  EXPECT_EQ(*parseMilli("0.0001"), 1) << "rounded up to one milli-unit";
+  EXPECT_FALSE(parseMilli("abc").ok());
+  EXPECT_FALSE(parseMilli("1X").ok());
+  EXPECT_FALSE(parseMilli("").ok());
+}
+
+TEST(QuantityTest, FormatsCanonically) {
+  EXPECT_EQ(format(500, false), "500m");
+  EXPECT_EQ(format(2000, false), "2");
+  EXPECT_EQ(format(128LL * 1024 * 1024 * 1000, true), "128Mi");
+  EXPECT_EQ(format(1536LL * 1000, true), "1536") << "not a whole Ki multiple";
+}
+
+}  // namespace
+}  // namespace kubeop::quantity
