@@ -973,8 +973,8 @@ class StrategicMerger {
       const FieldMeta* fm = fieldOf(type, field);
       Value* originalList = json::find(original, field);
       const Value* patchList = json::find(patch, field);
-      if (originalList && !originalList->IsArray()) originalList = nullptr;  // replaced by the main loop
-      if (patchList && !patchList->IsArray()) continue;                     // null or a non-list: main loop
+      // A non-list on either side is a replacement (or a deletion): the main loop handles it.
+      if ((originalList && !originalList->IsArray()) || (patchList && !patchList->IsArray())) continue;
       if (!originalList && !patchList) continue;
       // Order only lists that merge; other lists are replaced by the patch as they stand.
       if (!fm || !fm->mergeList) continue;

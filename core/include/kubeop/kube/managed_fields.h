@@ -78,12 +78,16 @@ StatusOr<ApplyResult> apply(const json::Value* live, const json::Value& applied,
                             const ApplyOptions& options = {});
 
 // Records a non-apply write (create when `live` is nullptr, update, JSON/merge/strategic patch)
-// of `updated` by `manager`, returning `updated` with metadata.managedFields brought up to date:
+// of `updated` — the object about to be stored, after the strategy reset what the write may not
+// change — by `manager`, returning `updated` with metadata.managedFields brought up to date:
 // the manager's Update entry gains every field the write added or changed, other managers lose
 // those fields and every removed field. As the apiserver:
 //  - managedFields sent in `updated` replace the live ones when valid and non-empty; `[]` or
 //    `[{}]` clears them, and a live object without managedFields is not tracked by updates;
 //  - at most 10 Update entries are kept, the oldest folded into "ancient-changes".
+//  - when ownership cannot be computed (list items without their keys) the live entries carry
+//    over unchanged: bookkeeping never fails a write (FieldManager.UpdateNoErrors).
+// InvalidArgument only when `updated` (or `live`) is not an object or has no apiVersion.
 // `options.conflicts` is not used (updates never conflict).
 StatusOr<json::Document> recordUpdate(const json::Value* live, const json::Value& updated, std::string_view manager,
                                       const PatchMeta* meta, std::string_view now,

@@ -15,6 +15,7 @@
 // and immutable, safe to share between threads.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -69,7 +70,10 @@ struct FieldMeta {
   const PatchMeta* type = nullptr;
 };
 
-// The fields of one object type. Tables are built once and read-only after.
+// The fields of one object type.
+// Ownership: a PatchMeta owns its FieldMeta entries; FieldMeta::type points at another table it
+// does not own, which must outlive it (patchMetaFor's tables are static and live for the process).
+// Thread-safety: immutable once built; patchMetaFor's tables are built once, on first use.
 class PatchMeta {
  public:
   PatchMeta() = default;
