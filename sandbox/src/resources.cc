@@ -275,6 +275,8 @@ Status ResourceRegistry::addCustom(ResourceType type) {
     for (char& c : type.singular) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   if (type.verbs.empty()) type.verbs = standardVerbs();
+  // The custom resource strategy always maintains metadata.generation.
+  if (type.generation == GenerationPolicy::kNone) type.generation = GenerationPolicy::kAllButMetadata;
   std::unique_lock lock(mu_);
   if (byGvr_.count(gvrKey(type.group, type.version, type.plural)) != 0) {
     return alreadyExists(type.plural + "." + type.group + "/" + type.version + " is already served");

@@ -42,7 +42,6 @@ bool matchesQualifiedNamePart(std::string_view s) {
 
 std::string maxLenError(size_t n) { return "must be no more than " + std::to_string(n) + " bytes"; }
 
-constexpr const char* kLabelKeyFmt = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 constexpr const char* kLabelKeyMsg =
     "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
     "character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
@@ -148,7 +147,6 @@ std::vector<std::string> validateLabelKey(std::string_view value) {
     errs.push_back("name part " + maxLenError(63));
   }
   if (!matchesQualifiedNamePart(name)) errs.push_back(std::string("name part ") + kLabelKeyMsg);
-  (void)kLabelKeyFmt;
   return errs;
 }
 

@@ -113,7 +113,11 @@ class ResourceRegistry {
   std::vector<TypePtr> all() const;
 
   // Registers a served custom resource version. AlreadyExists when (group, version, plural) is
-  // served already; InvalidArgument when group, version, kind or plural is empty.
+  // served already; InvalidArgument when group, version, kind or plural is empty. Defaults:
+  // singular = lowercase kind, verbs = standardVerbs(), generation = kAllButMetadata (custom
+  // resources always track it); initialStatus stays empty, so create drops .status when
+  // hasStatusSubresource is set. Register the storage version first: findGroupResource() and
+  // the Store use the first registered version of a (group, plural).
   [[nodiscard]] Status addCustom(ResourceType type);
   // Stops serving a custom resource version. NotFound when absent; FailedPrecondition for a
   // built-in kind.

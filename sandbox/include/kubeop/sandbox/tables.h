@@ -1,0 +1,42 @@
+// meta.k8s.io Table responses, as kubectl asks for them (Accept: application/json;as=Table).
+// Built-in kinds get the columns the apiserver prints for them (a useful subset); custom
+// resources get their CRD's additionalPrinterColumns; everything gets Name and Age.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "kubeop/core/json.h"
+#include "kubeop/sandbox/resources.h"
+
+namespace kubeop::sandbox {
+
+// One printer column of a CRD version.
+struct PrinterColumn {
+  std::string name;
+  std::string type;  // string, integer, number, boolean, date
+  std::string format;
+  std::string description;
+  std::string jsonPath;
+  int priority = 0;
+};
+
+namespace tables {
+
+// kubectl's short human durations: "45s", "5m", "3h", "2d", "1y".
+std::string humanDuration(std::chrono::seconds d);
+
+// Evaluates the simple JSONPath forms printer columns use: ".spec.replicas",
+// ".status.conditions[?(@.type==\"Ready\")].status", ".spec.ports[0].port", ".metadata.labels.x".
+// Returns nullptr when the path selects nothing.
+const json::Value* evalPath(const json::Value& obj, std::string_view path);
+
+// The Table JSON. `columns` empty: the built-in columns for the kind.
+std::string render(const ResourceType& type, const std::vector<const json::Value*>& rows,
+                   const std::string& resourceVersion, const std::string& tableVersion,
+                   const std::vector<PrinterColumn>& columns, std::chrono::system_clock::time_point now,
+                   const std::string& continueToken = "");
+
+}  // namespace tables
+}  // namespace kubeop::sandbox

@@ -1,0 +1,226 @@
+#include "kubeop/sandbox/custom_resources.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "kubeop/core/object.h"
+#include "kubeop/log/log.h"
+
+namespace kubeop::sandbox {
+
+struct CustomResources::Compiled {
+  ResourceType type;
+  std::vector<PrinterColumn> columns;
+};
+
+namespace {
+
+bool isCrd(const ResourceType& t) {
+  return t.group == "apiextensions.k8s.io" && t.plural == "customresourcedefinitions";
+}
+
+std::vector<std::string> strings(const json::Value* v) {
+  std::vector<std::string> out;
+  if (v && v->IsArray()) {
+    for (const auto& s : v->GetArray()) {
+      if (s.IsString()) out.emplace_back(json::view(s));
+    }
+  }
+  return out;
+}
+
+std::string key(const std::string& g, const std::string& v, const std::string& p) { return g + "/" + v + "/" + p; }
+
+}  // namespace
+
+CustomResources::CustomResources(std::shared_ptr<ResourceRegistry> registry, std::shared_ptr<Store> store)
+    : registry_(std::move(registry)), store_(std::move(store)) {}
+
+CustomResources::~CustomResources() = default;
+
+Status CustomResources::validateDefinition(const json::Value& crd, ErrorDetails& details) const {
+  (void)crd;
+  (void)details;
+  return Status::ok();
+}
+
+void CustomResources::onWrite(const ResourceType& type, const std::string& objectJson) {
+  if (!isCrd(type)) return;
+  auto d = json::parse(objectJson);
+  if (!d.ok()) return;
+  const json::Value* meta = json::find(*d, "metadata");
+  if (meta && json::find(*meta, "deletionTimestamp")) return;  // terminating: keep serving until gone
+  registerCrd(*d, true);
+}
+
+void CustomResources::onDelete(const ResourceType& type, const std::string& objectJson) {
+  if (!isCrd(type)) return;
+  auto d = json::parse(objectJson);
+  if (!d.ok()) return;
+  const json::Value* meta = json::find(*d, "metadata");
+  if (meta) unregister(std::string(json::getString(*meta, "name")));
+}
+
+void CustomResources::registerCrd(const json::Value& crd, bool updateStatus) {
+  const json::Value* spec = json::find(crd, "spec");
+  const json::Value* meta = json::find(crd, "metadata");
+  if (!spec || !meta) return;
+  std::string crdName(json::getString(*meta, "name"));
+  std::string group(json::getString(*spec, "group"));
+  const json::Value* names = json::find(*spec, "names");
+  if (!names) return;
+  ResourceType base;
+  base.group = group;
+  base.kind = json::getString(*names, "kind");
+  base.plural = json::getString(*names, "plural");
+  base.singular = json::getString(*names, "singular");
+  if (base.singular.empty()) {
+    base.singular = base.kind;
+    for (auto& c : base.singular) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  base.shortNames = strings(json::find(*names, "shortNames"));
+  base.categories = strings(json::find(*names, "categories"));
+  base.namespaced = json::getString(*spec, "scope") != "Cluster";
+  base.verbs = standardVerbs();
+  base.custom = true;
+  base.generation = GenerationPolicy::kAllButMetadata;
+
+  std::vector<std::shared_ptr<const Compiled>> compiled;
+  const json::Value* versions = json::find(*spec, "versions");
+  if (versions && versions->IsArray()) {
+    for (const auto& v : versions->GetArray()) {
+      const json::Value* served = json::find(v, "served");
+      if (served && served->IsBool() && !served->GetBool()) continue;
+      auto c = std::make_shared<Compiled>();
+      c->type = base;
+      c->type.version = json::getString(v, "name");
+      const json::Value* sub = json::find(v, "subresources");
+      c->type.hasStatusSubresource = sub && json::find(*sub, "status");
+      const json::Value* cols = json::find(v, "additionalPrinterColumns");
+      if (cols && cols->IsArray()) {
+        for (const auto& col : cols->GetArray()) {
+          PrinterColumn pc;
+          pc.name = json::getString(col, "name");
+          pc.type = json::getString(col, "type");
+          pc.format = json::getString(col, "format");
+          pc.description = json::getString(col, "description");
+          pc.jsonPath = json::getString(col, "jsonPath");
+          const json::Value* pr = json::find(col, "priority");
+          pc.priority = pr && pr->IsInt() ? pr->GetInt() : 0;
+          c->columns.push_back(std::move(pc));
+        }
+      }
+      compiled.push_back(std::move(c));
+    }
+  }
+  {
+    std::lock_guard lk(mu_);
+    // Replace whatever this CRD served before.
+    for (const auto& k : byCrd_[crdName]) {
+      auto it = versions_.find(k);
+      if (it != versions_.end()) {
+        registry_->removeCustom(it->second->type.group, it->second->type.version, it->second->type.plural).ignoreError();
+        versions_.erase(it);
+      }
+    }
+    byCrd_[crdName].clear();
+    for (const auto& c : compiled) {
+      Status st = registry_->addCustom(c->type);
+      if (!st.isOk()) {
+        log::warn("custom resource not served", {{"crd", crdName}, {"error", st.message()}});
+        continue;
+      }
+      std::string k = key(c->type.group, c->type.version, c->type.plural);
+      versions_[k] = c;
+      byCrd_[crdName].push_back(k);
+    }
+  }
+  if (!updateStatus) return;
+  // status: NamesAccepted + Established, acceptedNames, storedVersions (as the apiextensions
+  // controllers set them).
+  auto obj = Object::fromValue(crd);
+  if (!obj.ok()) return;
+  auto& a = obj->allocator();
+  json::Value status(rapidjson::kObjectType);
+  json::Value conds(rapidjson::kArrayType);
+  std::string now;
+  {
+    const json::Value* ct = json::find(*meta, "creationTimestamp");
+    now = ct && ct->IsString() ? std::string(json::view(*ct)) : "";
+  }
+  for (const char* type : {"NamesAccepted", "Established"}) {
+    json::Value c(rapidjson::kObjectType);
+    c.AddMember("type", json::str(type, a), a);
+    c.AddMember("status", "True", a);
+    c.AddMember("lastTransitionTime", json::str(now, a), a);
+    c.AddMember("reason", json::str(std::string(type) == "Established" ? "InitialNamesAccepted" : "NoConflicts", a), a);
+    c.AddMember("message", json::str(std::string(type) == "Established" ? "the initial names have been accepted"
+                                                                          : "no conflicts found", a), a);
+    conds.PushBack(c, a);
+  }
+  status.AddMember("conditions", conds, a);
+  json::Value accepted(*names, a);
+  if (!json::find(accepted, "singular")) accepted.AddMember("singular", json::str(base.singular, a), a);
+  if (!json::find(accepted, "listKind")) accepted.AddMember("listKind", json::str(base.kind + "List", a), a);
+  status.AddMember("acceptedNames", accepted, a);
+  json::Value stored(rapidjson::kArrayType);
+  if (versions && versions->IsArray()) {
+    for (const auto& v : versions->GetArray()) {
+      const json::Value* st = json::find(v, "storage");
+      if (st && st->IsBool() && st->GetBool()) stored.PushBack(json::str(json::getString(v, "name"), a), a);
+    }
+  }
+  status.AddMember("storedVersions", stored, a);
+  const json::Value* oldStatus = obj->status();
+  if (oldStatus && json::write(*oldStatus) == json::write(status)) return;  // converged
+  json::setMember(obj->root(), "status", status, a);
+  UpdateOptions uo;
+  uo.subresource = Subresource::kStatus;
+  auto r = store_->update(GroupResource{"apiextensions.k8s.io", "customresourcedefinitions"}, "", crdName,
+                          std::move(obj).value(), uo);
+  if (!r.ok()) log::debug("crd status not updated", {{"crd", crdName}, {"error", r.status().message()}});
+}
+
+void CustomResources::unregister(const std::string& crdName) {
+  std::vector<GroupResource> drop;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& k : byCrd_[crdName]) {
+      auto it = versions_.find(k);
+      if (it == versions_.end()) continue;
+      registry_->removeCustom(it->second->type.group, it->second->type.version, it->second->type.plural).ignoreError();
+      GroupResource gr{it->second->type.group, it->second->type.plural};
+      if (std::none_of(drop.begin(), drop.end(), [&](auto& x) { return x.group == gr.group && x.resource == gr.resource; })) {
+        drop.push_back(gr);
+      }
+      versions_.erase(it);
+    }
+    byCrd_.erase(crdName);
+  }
+  for (const auto& gr : drop) store_->dropResource(gr);
+}
+
+Status CustomResources::validateObject(const ResourceType& type, json::Document& obj, ErrorDetails& details) const {
+  (void)type;
+  (void)obj;
+  (void)details;
+  return Status::ok();
+}
+
+std::vector<PrinterColumn> CustomResources::columnsFor(const ResourceType& type) const {
+  if (!type.custom) return {};
+  std::lock_guard lk(mu_);
+  auto it = versions_.find(key(type.group, type.version, type.plural));
+  return it == versions_.end() ? std::vector<PrinterColumn>{} : it->second->columns;
+}
+
+void CustomResources::restore() {
+  auto list = store_->list(GroupResource{"apiextensions.k8s.io", "customresourcedefinitions"}, "", ListOptions{});
+  if (!list.ok()) return;
+  for (const auto& item : list->items) {
+    auto d = json::parse(*item);
+    if (d.ok()) registerCrd(*d, false);
+  }
+}
+
+}  // namespace kubeop::sandbox

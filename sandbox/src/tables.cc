@@ -1,0 +1,324 @@
+#include "kubeop/sandbox/tables.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <ctime>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace kubeop::sandbox::tables {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+std::optional<std::chrono::system_clock::time_point> parseTime(std::string_view s) {
+  std::tm tm{};
+  if (s.size() < 20) return std::nullopt;
+  std::string str(s.substr(0, 19));
+  if (!strptime(str.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+std::string ageOf(const json::Value& v, std::chrono::system_clock::time_point now) {
+  if (!v.IsString()) return "<unknown>";
+  auto t = parseTime(json::view(v));
+  if (!t) return "<invalid>";
+  return humanDuration(std::chrono::duration_cast<std::chrono::seconds>(now - *t));
+}
+
+std::string str(const json::Value* v) {
+  if (!v || v->IsNull()) return "";
+  if (v->IsString()) return std::string(json::view(*v));
+  if (v->IsBool()) return v->GetBool() ? "true" : "false";
+  if (v->IsInt64()) return std::to_string(v->GetInt64());
+  if (v->IsUint64()) return std::to_string(v->GetUint64());
+  if (v->IsDouble()) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v->GetDouble());
+    return b;
+  }
+  return json::write(*v);
+}
+
+int64_t num(const json::Value* v) { return v && v->IsInt64() ? v->GetInt64() : 0; }
+
+struct Column {
+  std::string name, type, format, description;
+  int priority = 0;
+};
+
+// A built-in cell function: the object → cell text.
+using CellFn = std::function<std::string(const json::Value&)>;
+
+struct Builtin {
+  std::vector<Column> columns;
+  std::vector<CellFn> cells;
+};
+
+Builtin builtinFor(const ResourceType& t) {
+  Builtin b;
+  auto add = [&](std::string name, std::string type, CellFn fn, int priority = 0) {
+    b.columns.push_back({std::move(name), std::move(type), "", "", priority});
+    b.cells.push_back(std::move(fn));
+  };
+  if (t.group == "apps" && (t.kind == "Deployment" || t.kind == "StatefulSet" || t.kind == "ReplicaSet")) {
+    if (t.kind == "ReplicaSet") {
+      add("Desired", "integer", [](const json::Value& o) { return str(json::findPath(o, {"spec", "replicas"})); });
+      add("Current", "integer", [](const json::Value& o) { return std::to_string(num(json::findPath(o, {"status", "replicas"}))); });
+      add("Ready", "integer", [](const json::Value& o) { return std::to_string(num(json::findPath(o, {"status", "readyReplicas"}))); });
+    } else {
+      add("Ready", "string", [](const json::Value& o) {
+        return std::to_string(num(json::findPath(o, {"status", "readyReplicas"}))) + "/" +
+               std::to_string(json::findPath(o, {"spec", "replicas"}) ? num(json::findPath(o, {"spec", "replicas"})) : 1);
+      });
+    }
+    if (t.kind == "Deployment") {
+      add("Up-to-date", "integer", [](const json::Value& o) { return std::to_string(num(json::findPath(o, {"status", "updatedReplicas"}))); });
+      add("Available", "integer", [](const json::Value& o) { return std::to_string(num(json::findPath(o, {"status", "availableReplicas"}))); });
+    }
+  } else if (t.group.empty() && t.kind == "Pod") {
+    add("Ready", "string", [](const json::Value& o) {
+      const json::Value* cs = json::findPath(o, {"status", "containerStatuses"});
+      const json::Value* cons = json::findPath(o, {"spec", "containers"});
+      int ready = 0;
+      if (cs && cs->IsArray())
+        for (const auto& c : cs->GetArray()) ready += (json::find(c, "ready") && c["ready"].IsBool() && c["ready"].GetBool());
+      return std::to_string(ready) + "/" + std::to_string(cons && cons->IsArray() ? cons->Size() : 0);
+    });
+    add("Status", "string", [](const json::Value& o) { return str(json::findPath(o, {"status", "phase"})); });
+    add("Restarts", "integer", [](const json::Value&) { return std::string("0"); });
+  } else if (t.group.empty() && t.kind == "Namespace") {
+    add("Status", "string", [](const json::Value& o) { return str(json::findPath(o, {"status", "phase"})); });
+  } else if (t.group.empty() && (t.kind == "ConfigMap" || t.kind == "Secret")) {
+    if (t.kind == "Secret") add("Type", "string", [](const json::Value& o) { return str(json::find(o, "type")); });
+    add("Data", "integer", [](const json::Value& o) {
+      size_t n = 0;
+      for (const char* k : {"data", "binaryData"}) {
+        const json::Value* d = json::find(o, k);
+        if (d && d->IsObject()) n += d->MemberCount();
+      }
+      return std::to_string(n);
+    });
+  } else if (t.group.empty() && t.kind == "Service") {
+    add("Type", "string", [](const json::Value& o) {
+      std::string s = str(json::findPath(o, {"spec", "type"}));
+      return s.empty() ? std::string("ClusterIP") : s;
+    });
+    add("Cluster-IP", "string", [](const json::Value& o) {
+      std::string s = str(json::findPath(o, {"spec", "clusterIP"}));
+      return s.empty() ? std::string("<none>") : s;
+    });
+    add("Ports", "string", [](const json::Value& o) {
+      const json::Value* ps = json::findPath(o, {"spec", "ports"});
+      std::string out;
+      if (ps && ps->IsArray()) {
+        for (const auto& p : ps->GetArray()) {
+          if (!out.empty()) out += ",";
+          out += str(json::find(p, "port")) + "/" + (json::find(p, "protocol") ? str(json::find(p, "protocol")) : "TCP");
+        }
+      }
+      return out.empty() ? std::string("<none>") : out;
+    });
+  } else if (t.group == "batch" && t.kind == "Job") {
+    add("Status", "string", [](const json::Value& o) {
+      return num(json::findPath(o, {"status", "succeeded"})) > 0 ? std::string("Complete")
+             : num(json::findPath(o, {"status", "failed"})) > 0  ? std::string("Failed")
+                                                                 : std::string("Running");
+    });
+    add("Completions", "string", [](const json::Value& o) {
+      int64_t c = json::findPath(o, {"spec", "completions"}) ? num(json::findPath(o, {"spec", "completions"})) : 1;
+      return std::to_string(num(json::findPath(o, {"status", "succeeded"}))) + "/" + std::to_string(c);
+    });
+  }
+  return b;
+}
+
+void writeColumn(Writer& w, const Column& c) {
+  w.StartObject();
+  w.Key("name");
+  w.String(c.name.c_str());
+  w.Key("type");
+  w.String(c.type.c_str());
+  w.Key("format");
+  w.String(c.format.c_str());
+  w.Key("description");
+  w.String(c.description.c_str());
+  w.Key("priority");
+  w.Int(c.priority);
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string humanDuration(std::chrono::seconds d) {
+  long long s = d.count();
+  if (s < 0) s = 0;
+  char b[32];
+  if (s < 120) {
+    std::snprintf(b, sizeof b, "%llds", s);
+  } else if (s < 600) {
+    long long m = s / 60, r = s % 60;
+    if (r) std::snprintf(b, sizeof b, "%lldm%llds", m, r);
+    else std::snprintf(b, sizeof b, "%lldm", m);
+  } else if (s < 3 * 3600) {
+    std::snprintf(b, sizeof b, "%lldm", s / 60);
+  } else if (s < 8 * 3600) {
+    long long h = s / 3600, m = (s % 3600) / 60;
+    if (m) std::snprintf(b, sizeof b, "%lldh%lldm", h, m);
+    else std::snprintf(b, sizeof b, "%lldh", h);
+  } else if (s < 48 * 3600) {
+    std::snprintf(b, sizeof b, "%lldh", s / 3600);
+  } else if (s < 8LL * 86400) {
+    long long dd = s / 86400, h = (s % 86400) / 3600;
+    if (h) std::snprintf(b, sizeof b, "%lldd%lldh", dd, h);
+    else std::snprintf(b, sizeof b, "%lldd", dd);
+  } else if (s < 2LL * 365 * 86400) {
+    std::snprintf(b, sizeof b, "%lldd", s / 86400);
+  } else {
+    std::snprintf(b, sizeof b, "%lldy", s / (365 * 86400));
+  }
+  return b;
+}
+
+const json::Value* evalPath(const json::Value& obj, std::string_view path) {
+  const json::Value* cur = &obj;
+  size_t i = 0;
+  if (!path.empty() && path[0] == '{') {  // kubectl-style {.spec.x}
+    path.remove_prefix(1);
+    if (!path.empty() && path.back() == '}') path.remove_suffix(1);
+  }
+  while (i < path.size() && cur) {
+    if (path[i] == '.') {
+      ++i;
+      size_t j = i;
+      while (j < path.size() && path[j] != '.' && path[j] != '[') ++j;
+      if (j == i) return nullptr;
+      cur = json::find(*cur, path.substr(i, j - i));
+      i = j;
+    } else if (path[i] == '[') {
+      size_t close = path.find(']', i);
+      if (close == std::string_view::npos) return nullptr;
+      std::string_view inner = path.substr(i + 1, close - i - 1);
+      i = close + 1;
+      if (!cur->IsArray()) return nullptr;
+      if (inner.rfind("?(@.", 0) == 0) {
+        // ?(@.field=="value")
+        auto eq = inner.find("==");
+        if (eq == std::string_view::npos) return nullptr;
+        std::string_view field = inner.substr(4, eq - 4);
+        std::string_view want = inner.substr(eq + 2);
+        if (!want.empty() && want.back() == ')') want.remove_suffix(1);
+        if (want.size() >= 2 && (want.front() == '"' || want.front() == '\'')) want = want.substr(1, want.size() - 2);
+        const json::Value* hit = nullptr;
+        for (const auto& e : cur->GetArray()) {
+          const json::Value* f = json::find(e, field);
+          if (f && f->IsString() && json::view(*f) == want) {
+            hit = &e;
+            break;
+          }
+        }
+        cur = hit;
+      } else {
+        char* end = nullptr;
+        std::string idx(inner);
+        long n = std::strtol(idx.c_str(), &end, 10);
+        if (end == idx.c_str() || *end) return nullptr;
+        if (n < 0) n += static_cast<long>(cur->Size());
+        if (n < 0 || static_cast<rapidjson::SizeType>(n) >= cur->Size()) return nullptr;
+        cur = &(*cur)[static_cast<rapidjson::SizeType>(n)];
+      }
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+std::string render(const ResourceType& type, const std::vector<const json::Value*>& rows,
+                   const std::string& resourceVersion, const std::string& tableVersion,
+                   const std::vector<PrinterColumn>& columns, std::chrono::system_clock::time_point now,
+                   const std::string& continueToken) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  Builtin b = columns.empty() ? builtinFor(type) : Builtin{};
+  bool customAge = false;
+  for (const auto& c : columns) customAge |= c.name == "Age";
+  w.StartObject();
+  w.Key("kind");
+  w.String("Table");
+  w.Key("apiVersion");
+  w.String(("meta.k8s.io/" + tableVersion).c_str());
+  w.Key("metadata");
+  w.StartObject();
+  if (!resourceVersion.empty()) {
+    w.Key("resourceVersion");
+    w.String(resourceVersion.c_str());
+  }
+  if (!continueToken.empty()) {
+    w.Key("continue");
+    w.String(continueToken.c_str());
+  }
+  w.EndObject();
+  w.Key("columnDefinitions");
+  w.StartArray();
+  writeColumn(w, {"Name", "string", "name", "Name must be unique within a namespace.", 0});
+  for (const auto& c : b.columns) writeColumn(w, c);
+  for (const auto& c : columns) writeColumn(w, {c.name, c.type, c.format, c.description, c.priority});
+  if (!customAge) writeColumn(w, {"Age", "string", "", "CreationTimestamp is the time the object was created.", 0});
+  w.EndArray();
+  w.Key("rows");
+  w.StartArray();
+  for (const json::Value* o : rows) {
+    const json::Value* meta = json::find(*o, "metadata");
+    w.StartObject();
+    w.Key("cells");
+    w.StartArray();
+    std::string name = meta ? std::string(json::getString(*meta, "name")) : "";
+    w.String(name.c_str());
+    for (const auto& fn : b.cells) w.String(fn(*o).c_str());
+    for (const auto& c : columns) {
+      const json::Value* v = evalPath(*o, c.jsonPath);
+      if (!v) {
+        w.Null();
+      } else if (c.type == "date") {
+        w.String(ageOf(*v, now).c_str());
+      } else if (c.type == "integer" && v->IsInt64()) {
+        w.Int64(v->GetInt64());
+      } else if (c.type == "boolean" && v->IsBool()) {
+        w.Bool(v->GetBool());
+      } else if (c.type == "number" && v->IsNumber()) {
+        w.Double(v->GetDouble());
+      } else {
+        w.String(str(v).c_str());
+      }
+    }
+    if (!customAge) {
+      const json::Value* ts = meta ? json::find(*meta, "creationTimestamp") : nullptr;
+      w.String(ts ? ageOf(*ts, now).c_str() : "<unknown>");
+    }
+    w.EndArray();
+    w.Key("object");
+    w.StartObject();
+    w.Key("kind");
+    w.String("PartialObjectMetadata");
+    w.Key("apiVersion");
+    w.String(("meta.k8s.io/" + tableVersion).c_str());
+    w.Key("metadata");
+    if (meta) meta->Accept(w);
+    else {
+      w.StartObject();
+      w.EndObject();
+    }
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return sb.GetString();
+}
+
+}  // namespace kubeop::sandbox::tables
