@@ -15,6 +15,20 @@ int runRender(const std::vector<std::string>& args);
 int runPlugins(const std::vector<std::string>& args);
 int runUp(const std::vector<std::string>& args);
 int runVersion(const std::vector<std::string>& args);
+int runSandbox(const std::vector<std::string>& args);
+
+struct SandboxCredentials {
+  std::string caCertPem;
+  std::string serverCertPem;
+  std::string serverKeyPem;
+  std::string token;
+};
+// The sandbox's CA, serving certificate and token; kept in `stateDir` when it is not empty.
+StatusOr<SandboxCredentials> sandboxCredentials(const std::string& stateDir, const std::string& host,
+                                                const std::string& token);
+// A kubeconfig (mode 0600) for the sandbox: its URL, CA and bearer token.
+Status writeSandboxKubeconfig(const std::string& path, const std::string& server, const std::string& caPem,
+                              const std::string& token);
 
 http::VersionInfo versionInfo(const std::string& service);
 

@@ -16,6 +16,7 @@ const char* kUsage =
     "  up         run the platform on embedded defaults (all plugins, health, metrics, plugin API)\n"
     "  render     print the manifests an App's delivery plugin renders (kubeop render -f app.yaml)\n"
     "  plugins    list the loaded plugins and any plugin that was refused\n"
+    "  sandbox    serve a Kubernetes API from this process (for kubectl, tests and kubeop up)\n"
     "  version    print version, git commit and build date\n"
     "\n"
     "Run 'kubeop <command> --help' for the flags of a command.\n";
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   if (cmd == "render") return kubeop::cmd::runRender(args);
   if (cmd == "plugins") return kubeop::cmd::runPlugins(args);
   if (cmd == "up") return kubeop::cmd::runUp(args);
+  if (cmd == "sandbox") return kubeop::cmd::runSandbox(args);
   if (cmd == "version" || cmd == "--version") return kubeop::cmd::runVersion(args);
   std::fprintf(stderr, "kubeop: unknown command \"%s\"\n\n%s", cmd.c_str(), kUsage);
   return 2;

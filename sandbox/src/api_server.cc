@@ -364,6 +364,122 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
     return Response::json(200, sb.GetString());
   }
 
+  // ---- OpenAPI v3 (what kubectl reads to learn that the server validates fields itself) ----
+  // The root lists one document per group/version; each document has the resource paths with
+  // their operations, x-kubernetes-group-version-kind and query parameters. Schemas are not
+  // published (components are empty): kubectl then relies on server-side field validation.
+  Response openApiRoot() const {
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    w.StartObject();
+    w.Key("paths");
+    w.StartObject();
+    std::vector<std::string> gvs{"api/v1"};
+    for (const auto& t : registry->all()) {
+      if (t->group.empty()) continue;
+      std::string gv = "apis/" + t->group + "/" + t->version;
+      if (std::find(gvs.begin(), gvs.end(), gv) == gvs.end()) gvs.push_back(gv);
+    }
+    std::string hash = std::to_string(registry->revision());
+    for (const auto& gv : gvs) {
+      w.Key(gv.c_str());
+      w.StartObject();
+      w.Key("serverRelativeURL");
+      w.String(("/openapi/v3/" + gv + "?hash=" + hash).c_str());
+      w.EndObject();
+    }
+    w.EndObject();
+    w.EndObject();
+    return Response::json(200, sb.GetString());
+  }
+
+  Response openApiGroupVersion(const std::string& group, const std::string& version) const {
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    bool any = false;
+    w.StartObject();
+    w.Key("openapi");
+    w.String("3.0.0");
+    w.Key("info");
+    w.StartObject();
+    w.Key("title");
+    w.String("Kubernetes (kubeop sandbox)");
+    w.Key("version");
+    w.String(opts.gitVersion.c_str());
+    w.EndObject();
+    w.Key("paths");
+    w.StartObject();
+    auto param = [&](const char* name) {
+      w.StartObject();
+      w.Key("name");
+      w.String(name);
+      w.Key("in");
+      w.String("query");
+      w.Key("schema");
+      w.StartObject();
+      w.Key("type");
+      w.String(std::string(name) == "force" ? "boolean" : "string");
+      w.EndObject();
+      w.EndObject();
+    };
+    for (const auto& t : registry->all()) {
+      if (t->group != group || t->version != version) continue;
+      any = true;
+      std::string base = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+      std::string item = base + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->plural + "/{name}";
+      std::vector<std::string> paths{item};
+      if (t->hasStatusSubresource) paths.push_back(item + "/status");
+      for (const auto& path : paths) {
+        w.Key(path.c_str());
+        w.StartObject();
+        for (const char* op : {"get", "put", "patch", "delete"}) {
+          w.Key(op);
+          w.StartObject();
+          w.Key("x-kubernetes-action");
+          w.String(op);
+          w.Key("x-kubernetes-group-version-kind");
+          w.StartObject();
+          w.Key("group");
+          w.String(t->group.c_str());
+          w.Key("version");
+          w.String(t->version.c_str());
+          w.Key("kind");
+          w.String(t->kind.c_str());
+          w.EndObject();
+          w.Key("parameters");
+          w.StartArray();
+          if (std::string(op) != "get") {
+            param("dryRun");
+            param("fieldManager");
+            param("fieldValidation");
+          }
+          if (std::string(op) == "patch") param("force");
+          w.EndArray();
+          w.Key("responses");
+          w.StartObject();
+          w.Key("200");
+          w.StartObject();
+          w.Key("description");
+          w.String("OK");
+          w.EndObject();
+          w.EndObject();
+          w.EndObject();
+        }
+        w.EndObject();
+      }
+    }
+    w.EndObject();
+    w.Key("components");
+    w.StartObject();
+    w.Key("schemas");
+    w.StartObject();
+    w.EndObject();
+    w.EndObject();
+    w.EndObject();
+    if (!any) return notFoundPath("/openapi/v3");
+    return Response::json(200, sb.GetString());
+  }
+
   // ---- helpers ----
   StatusOr<json::Document> decodeBody(const Request& req) const {
     if (req.body.empty()) return invalidArgument("the request body is empty");
@@ -794,6 +910,12 @@ void ApiServer::addRoutes(http::Router& router) {
     ++impl->expireWatchesGen;
     return Response::json(200, "{}");
   }));
+  router.add("GET", "/openapi/v3", guarded([impl](const Request&) { return impl->openApiRoot(); }));
+  router.add("GET", "/openapi/v3/api/{version}",
+             guarded([impl](const Request& r) { return impl->openApiGroupVersion("", std::string(r.pathParam("version"))); }));
+  router.add("GET", "/openapi/v3/apis/{group}/{version}", guarded([impl](const Request& r) {
+               return impl->openApiGroupVersion(std::string(r.pathParam("group")), std::string(r.pathParam("version")));
+             }));
   router.add("GET", "/api", guarded([impl](const Request&) { return impl->apiVersions(); }));
   router.add("GET", "/apis", guarded([impl](const Request&) { return impl->apiGroupList(); }));
   router.add("GET", "/apis/{group}", guarded([impl](const Request& r) { return impl->apiGroup(std::string(r.pathParam("group"))); }));
@@ -833,12 +955,74 @@ Response ApiServer::Impl::watchResponse(const Request& req, const ResourceType& 
   return startWatchStream(std::move(w).value(), timeout, wantsTable(req) ? &t : nullptr);
 }
 
+// One open watch: a thread moves events from the store's Watch to the HTTP stream, one JSON
+// object per line, until the client leaves, timeoutSeconds passes, the watch ends or a fault
+// drops it.
 Response ApiServer::Impl::startWatchStream(std::unique_ptr<Watch> w, std::chrono::seconds timeout,
                                           const ResourceType* table) {
-  (void)w;
-  (void)timeout;
-  (void)table;
-  return statusError(501, "NotImplemented", "watch streams are not wired yet", StatusCode::kUnimplemented);
+  struct Pump : http::StreamSource {
+    std::shared_ptr<Impl> impl;
+    std::shared_ptr<Watch> watch;
+    std::chrono::steady_clock::time_point deadline;
+    std::optional<ResourceType> table;
+    std::string tableVersion;
+    uint64_t dropGen = 0, expireGen = 0;
+    std::atomic<bool> gone{false};
+
+    void onStart(std::shared_ptr<http::StreamWriter> writer) override {
+      std::thread([self = shared_from_this_(), writer] { self->run(writer); }).detach();
+    }
+    void onClientGone() override {
+      gone = true;
+      watch->stop();
+    }
+    std::weak_ptr<Pump> weakSelf;
+    std::shared_ptr<Pump> shared_from_this_() { return weakSelf.lock(); }
+
+    std::string line(const WatchEvent& ev) const {
+      if (!table || ev.type == WatchEventType::kError || ev.type == WatchEventType::kBookmark) return ev.toJson() + "\n";
+      auto obj = json::parse(*ev.object);
+      if (!obj.ok()) return ev.toJson() + "\n";
+      std::vector<const json::Value*> rows{&*obj};
+      std::string t = tables::render(*table, rows, "", tableVersion, impl->crds.columnsFor(*table), impl->opts.clock());
+      return std::string("{\"type\":\"") + watchEventTypeName(ev.type) + "\",\"object\":" + t + "}\n";
+    }
+
+    void run(const std::shared_ptr<http::StreamWriter>& writer) {
+      while (!gone && writer->isOpen()) {
+        if (impl->dropWatchesGen.load() != dropGen) break;
+        if (impl->expireWatchesGen.load() != expireGen) {
+          writer->write(
+              "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+              "\"Failure\",\"message\":\"too old resource version: injected (fault)\",\"reason\":\"Expired\",\"code\":410}}\n");
+          break;
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) break;
+        auto wait = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(200),
+                                                       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+        auto ev = watch->next(wait);
+        if (!ev) {
+          if (watch->ended()) break;
+          continue;
+        }
+        if (!writer->write(line(*ev))) break;
+        if (ev->type == WatchEventType::kError) break;
+      }
+      watch->stop();
+      writer->close();
+    }
+  };
+  auto pump = std::make_shared<Pump>();
+  pump->weakSelf = pump;
+  pump->impl = shared_from_this();
+  pump->watch = std::shared_ptr<Watch>(std::move(w));
+  pump->deadline = std::chrono::steady_clock::now() + timeout;
+  if (table) pump->table = *table;
+  pump->tableVersion = "v1";
+  pump->dropGen = dropWatchesGen.load();
+  pump->expireGen = expireWatchesGen.load();
+  return Response::stream(200, table ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json", pump);
 }
 
 }  // namespace kubeop::sandbox

@@ -3708,6 +3708,36 @@ bool schemaHas(const Node& s, const std::function<bool(const Node&)>& pred) {
   return s.apSchema && schemaHas(*s.apSchema, pred);
 }
 
+// NewStructural refuses schemas using keywords CRDs do not support; the structural checks are
+// then skipped, and its error is reported only when nothing else was.
+std::optional<std::string> structuralInitError(const Node& s) {
+  if (s.hasId) return "OpenAPIV3Schema 'id' is not supported";
+  if (s.hasSchemaUri) return "OpenAPIV3Schema 'schema' is not supported";
+  if (s.hasRef) return "OpenAPIV3Schema '$ref' is not supported";
+  if (s.hasPatternProperties) return "OpenAPIV3Schema 'patternProperties' is not supported";
+  if (s.hasDependencies) return "OpenAPIV3Schema 'dependencies' is not supported";
+  if (s.hasAdditionalItems) return "OpenAPIV3Schema 'additionalItems' is not supported";
+  if (s.hasDefinitions) return "OpenAPIV3Schema 'definitions' is not supported";
+  if (s.notSchema) {
+    if (auto e = structuralInitError(*s.notSchema)) return e;
+  }
+  for (const auto* list : {&s.allOf, &s.anyOf, &s.oneOf}) {
+    for (const auto& x : *list) {
+      if (auto e = structuralInitError(x)) return e;
+    }
+  }
+  if (s.preserveExplicitFalse) return "internal error: 'x-kubernetes-preserve-unknown-fields' must be true or undefined";
+  if (s.itemsIsArray) return "OpenAPIV3Schema 'items' must be a schema, but is an array";
+  if (s.items) {
+    if (auto e = structuralInitError(*s.items)) return e;
+  }
+  for (const auto& [k, p] : s.properties) {
+    if (auto e = structuralInitError(p)) return e;
+  }
+  if (s.apSchema) return structuralInitError(*s.apSchema);
+  return std::nullopt;
+}
+
 // The fields of JSONSchemaProps allowed at the root when the status subresource is enabled.
 constexpr std::string_view kAllowedAtRoot =
     "[Description Type Format Title Maximum ExclusiveMaximum Minimum ExclusiveMinimum MaxLength MinLength Pattern "
@@ -3718,6 +3748,7 @@ constexpr std::string_view kAllowedAtRoot =
 // "spec.versions[i].schema").
 void validateValidation(const Node& root, bool statusEnabled, const std::string& fldPath, std::vector<Cause>& out) {
   std::string p = child(fldPath, "openAPIV3Schema");
+  const size_t before = out.size();
   if (statusEnabled) {
     // Walk the fields in JSONSchemaProps order; the first non-zero one decides.
     bool disallowedBeforeType = root.hasId || root.hasSchemaUri || root.hasRef;
@@ -3742,13 +3773,17 @@ void validateValidation(const Node& root, bool statusEnabled, const std::string&
     }
   }
   if (root.nullable) out.push_back(forbidden(child(fldPath, "openAPIV3Schema.nullable"), "nullable cannot be true at the root"));
-  auto structural = validateStructural(root, p);
-  if (!structural.empty()) {
-    out.insert(out.end(), structural.begin(), structural.end());
-  } else {
-    validateDefaultsRec(root, p, false, true, out);
+  auto initError = structuralInitError(root);
+  if (!initError) {
+    auto structural = validateStructural(root, p);
+    if (!structural.empty()) {
+      out.insert(out.end(), structural.begin(), structural.end());
+    } else {
+      validateDefaultsRec(root, p, false, true, out);
+    }
   }
   openApiRules(root, p, SchemaRules{}, true, out);
+  if (initError && out.size() == before) out.push_back(invalid(p, "\"\"", *initError));
 }
 
 void validateSimpleJsonPath(std::string_view s, const std::string& path, std::vector<Cause>& out) {

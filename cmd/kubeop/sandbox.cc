@@ -1,0 +1,219 @@
+// kubeop sandbox: a Kubernetes API server in one process — HTTPS with its own CA, a bearer
+// token, a kubeconfig for kubectl, optional persistence, simulated workload status and fault
+// injection. See sandbox/ for the API semantics.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "commands.h"
+#include "kubeop/cli/flags.h"
+#include "kubeop/core/json.h"
+#include "kubeop/http/server.h"
+#include "kubeop/log/log.h"
+#include "kubeop/metrics/metrics.h"
+#include "kubeop/sandbox/api_server.h"
+#include "kubeop/sandbox/simulator.h"
+
+namespace kubeop::cmd {
+
+namespace {
+
+StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& v) {
+  try {
+    size_t pos = 0;
+    double n = std::stod(v, &pos);
+    std::string unit = v.substr(pos);
+    double ms = unit == "ms" ? n : unit == "s" || unit.empty() ? n * 1000 : unit == "m" ? n * 60000 : -1;
+    if (ms < 0) throw std::invalid_argument(v);
+    return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  } catch (...) {
+    return invalidArgument("--" + flag + " must be a duration like 500ms, 2s or 1m, got \"" + v + "\"");
+  }
+}
+
+}  // namespace
+
+int runSandbox(const std::vector<std::string>& args) {
+  cli::FlagSet fs("sandbox",
+                  "Serves a Kubernetes API (HTTPS, bearer token) from this process: stored objects with the\n"
+                  "apiserver's semantics, CRDs, watches, server-side apply, simulated rollouts. kubectl and\n"
+                  "kubeop's operator use it like a cluster. Writes a kubeconfig for it.");
+  fs.add("listen", "127.0.0.1:6443", "address to serve on (host:port; port 0 picks a free one)");
+  fs.add("kubeconfig-out", "", "write a kubeconfig for the sandbox to this file");
+  fs.add("data-dir", "", "persist objects here and reload them on start (empty: in memory only)");
+  fs.add("token", "", "the bearer token clients must send (default: generated)");
+  fs.add("watch-window", "10000", "watch events kept for resuming watches; older resourceVersions get 410 Gone");
+  fs.add("rollout-delay", "500ms", "time before a Deployment/StatefulSet/DaemonSet reports its rollout done");
+  fs.add("job-delay", "500ms", "time before a Job completes (or fails)");
+  fs.add("failing-image-pattern", "(^|/)fail(:|@|$)", "Jobs whose image matches this regex fail");
+  fs.add("fault-latency", "0ms", "fault injection: added latency per API request");
+  fs.add("fault-error-rate", "0", "fault injection: fraction of API requests answered 500");
+  fs.add("fault-throttle-rate", "0", "fault injection: fraction of API requests answered 429 with Retry-After: 1");
+  fs.add("threads", "4", "HTTP worker threads");
+  if (Status st = fs.parse(args); !st.isOk()) {
+    std::fprintf(stderr, "kubeop sandbox: %s\n", st.message().c_str());
+    return 2;
+  }
+  if (fs.helpRequested()) {
+    std::fputs(fs.usage().c_str(), stdout);
+    return 0;
+  }
+  log::setComponent("sandbox");
+  http::installTerminationSignalHandlers();
+
+  auto fail = [](const std::string& m, int code) {
+    std::fprintf(stderr, "kubeop sandbox: %s\n", m.c_str());
+    return code;
+  };
+  auto window = fs.getInt("watch-window");
+  auto threads = fs.getInt("threads");
+  auto rollout = parseDuration("rollout-delay", fs.get("rollout-delay"));
+  auto jobDelay = parseDuration("job-delay", fs.get("job-delay"));
+  auto latency = parseDuration("fault-latency", fs.get("fault-latency"));
+  if (!window.ok() || *window < 10) return fail("--watch-window must be an integer ≥ 10", 2);
+  if (!threads.ok() || *threads < 1 || *threads > 64) return fail("--threads must be between 1 and 64", 2);
+  if (!rollout.ok()) return fail(rollout.status().message(), 2);
+  if (!jobDelay.ok()) return fail(jobDelay.status().message(), 2);
+  if (!latency.ok()) return fail(latency.status().message(), 2);
+  double errorRate = 0, throttleRate = 0;
+  try {
+    errorRate = std::stod(fs.get("fault-error-rate"));
+    throttleRate = std::stod(fs.get("fault-throttle-rate"));
+  } catch (...) {
+    return fail("--fault-error-rate and --fault-throttle-rate must be numbers between 0 and 1", 2);
+  }
+  std::string host;
+  uint16_t port = 0;
+  {
+    std::string l = fs.get("listen");
+    auto c = l.rfind(':');
+    if (c == std::string::npos) return fail("--listen must be host:port", 2);
+    host = l.substr(0, c);
+    try {
+      int p = std::stoi(l.substr(c + 1));
+      if (p < 0 || p > 65535) throw std::out_of_range(l);
+      port = static_cast<uint16_t>(p);
+    } catch (...) {
+      return fail("--listen has an invalid port: " + l, 2);
+    }
+    if (host.empty()) host = "0.0.0.0";
+  }
+
+  auto registry = std::make_shared<sandbox::ResourceRegistry>();
+  sandbox::StoreOptions so;
+  so.historyWindow = static_cast<size_t>(*window);
+  auto store = std::make_shared<sandbox::Store>(registry, so);
+  std::string dataDir = fs.get("data-dir");
+  if (!dataDir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dataDir, ec);
+    if (std::filesystem::exists(dataDir + "/snapshot.jsonl")) {
+      if (Status st = store->loadFrom(dataDir); !st.isOk()) return fail("cannot load " + dataDir + ": " + st.message(), 3);
+    }
+  }
+  // The default namespaces a cluster has.
+  for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    Object o;
+    o.setApiVersion("v1");
+    o.setKind("Namespace");
+    o.setName(ns);
+    store->create(sandbox::GroupResource{"", "namespaces"}, "", std::move(o)).status().ignoreError();
+  }
+
+  // Credentials: a CA of its own and a serving certificate for the listen address.
+  std::string stateDir = dataDir.empty() ? "" : dataDir;
+  auto creds = sandboxCredentials(stateDir, host, fs.get("token"));
+  if (!creds.ok()) return fail(creds.status().message(), 3);
+
+  sandbox::ApiServerOptions ao;
+  ao.tokens = {creds->token};
+  ao.faults.latency = *latency;
+  ao.faults.errorRate = errorRate;
+  ao.faults.throttleRate = throttleRate;
+  sandbox::ApiServer api(registry, store, ao);
+  api.restoreCustomResources();
+  metrics::Registry metricsRegistry;
+  http::Router router;
+  api.addRoutes(router);
+  router.add("GET", "/metrics", [&metricsRegistry](const http::Request&) {
+    http::Response r = http::Response::text(200, metricsRegistry.serialize());
+    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  });
+
+  sandbox::SimulatorOptions simOpts;
+  simOpts.rolloutDelay = *rollout;
+  simOpts.jobDelay = *jobDelay;
+  simOpts.failingImagePattern = fs.get("failing-image-pattern");
+  sandbox::Simulator sim(store, simOpts);
+  sim.start();
+
+  http::ServerOptions hso;
+  hso.address = host;
+  hso.port = port;
+  hso.workerThreads = static_cast<int>(*threads);
+  hso.serviceName = "sandbox";
+  hso.metrics = &metricsRegistry;
+  http::TlsOptions tls;
+  tls.certificateChainPem = creds->serverCertPem + creds->caCertPem;
+  tls.privateKeyPem = creds->serverKeyPem;
+  hso.tls = tls;
+  auto server = http::Server::start(hso, std::move(router));
+  if (!server.ok()) return fail(server.status().message(), 3);
+  std::string clientHost = host == "0.0.0.0" ? "127.0.0.1" : host;
+  std::string url = "https://" + clientHost + ":" + std::to_string((*server)->port());
+  std::string kubeconfigOut = fs.get("kubeconfig-out");
+  if (!kubeconfigOut.empty()) {
+    if (Status st = writeSandboxKubeconfig(kubeconfigOut, url, creds->caCertPem, creds->token); !st.isOk()) {
+      return fail(st.message(), 3);
+    }
+  }
+  std::printf("kubeop sandbox is serving\n  server:     %s\n  kubeconfig: %s\n  try:        kubectl --kubeconfig %s get namespaces\n",
+              url.c_str(), kubeconfigOut.empty() ? "(not written; pass --kubeconfig-out)" : kubeconfigOut.c_str(),
+              kubeconfigOut.empty() ? "<file>" : kubeconfigOut.c_str());
+  std::fflush(stdout);
+
+  // Periodic bookmarks and snapshots until a termination signal.
+  std::atomic<bool> done{false};
+  std::thread housekeeping([&] {
+    auto lastBookmark = std::chrono::steady_clock::now();
+    auto lastSave = lastBookmark;
+    uint64_t savedRv = store->resourceVersion();
+    while (!done) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      auto now = std::chrono::steady_clock::now();
+      if (now - lastBookmark > std::chrono::seconds(30)) {
+        store->sendBookmarks();
+        lastBookmark = now;
+      }
+      // Snapshots every few seconds, so a killed sandbox loses little.
+      if (!dataDir.empty() && now - lastSave > std::chrono::seconds(5) && store->resourceVersion() != savedRv) {
+        savedRv = store->resourceVersion();
+        if (Status st = store->saveTo(dataDir); !st.isOk()) log::warn("snapshot failed", {{"error", st.message()}});
+        lastSave = now;
+      }
+    }
+  });
+  int sig = http::waitForTerminationSignal();
+  log::info("shutting down", {{"signal", sig}});
+  done = true;
+  housekeeping.join();
+  (*server)->stop(std::chrono::seconds(5));
+  sim.stop();
+  if (!dataDir.empty()) {
+    if (Status st = store->saveTo(dataDir); !st.isOk()) {
+      log::error("cannot save the sandbox state", {{"dir", dataDir}, {"error", st.message()}});
+      return 3;
+    }
+  }
+  return 0;
+}
+
+}  // namespace kubeop::cmd
