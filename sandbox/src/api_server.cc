@@ -356,6 +356,26 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
       };
       writeRes(t->plural, t->verbs, true);
       if (t->hasStatusSubresource) writeRes(t->plural + "/status", {"get", "patch", "update"}, false);
+      if (hasScale(*t)) {
+        w.StartObject();
+        w.Key("name");
+        w.String((t->plural + "/scale").c_str());
+        w.Key("singularName");
+        w.String("");
+        w.Key("namespaced");
+        w.Bool(t->namespaced);
+        w.Key("group");
+        w.String("autoscaling");
+        w.Key("version");
+        w.String("v1");
+        w.Key("kind");
+        w.String("Scale");
+        w.Key("verbs");
+        w.StartArray();
+        for (const char* v : {"get", "patch", "update"}) w.String(v);
+        w.EndArray();
+        w.EndObject();
+      }
       if (t->plural == "namespaces") writeRes("namespaces/finalize", {"update"}, false);
     }
     w.EndArray();
@@ -540,6 +560,7 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
     auto t = registry->find(p->group, p->version, p->resource);
     if (!t) return notFoundPath(req.path);
     if (!t->namespaced && !p->ns.empty()) return notFoundPath(req.path);
+    if (p->sub == "scale" && hasScale(*t)) return scale(req, *t, *p);
     if (!p->sub.empty() && !(p->sub == "status" && t->hasStatusSubresource) &&
         !(p->sub == "finalize" && t->plural == "namespaces")) {
       return notFoundPath(req.path);
@@ -872,6 +893,145 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
   }
 
   Response watchResponse(const Request& req, const ResourceType& t, const ApiPath& p);
+
+  // ---- scale subresource (autoscaling/v1 Scale) ----
+  bool hasScale(const ResourceType& t) const {
+    if (t.group == "apps" && (t.plural == "deployments" || t.plural == "statefulsets" || t.plural == "replicasets")) {
+      return true;
+    }
+    return t.custom && crds.scaleFor(t).has_value();
+  }
+
+  struct ScalePaths {
+    std::string spec = ".spec.replicas", status = ".status.replicas", selector;
+  };
+  ScalePaths scalePaths(const ResourceType& t) const {
+    ScalePaths sp;
+    if (t.custom) {
+      if (auto s = crds.scaleFor(t)) {
+        sp.spec = s->specReplicasPath;
+        sp.status = s->statusReplicasPath;
+        sp.selector = s->labelSelectorPath.value_or("");
+      }
+    }
+    return sp;
+  }
+
+  static json::Value* walk(json::Value& obj, std::string_view path, json::Allocator* create) {
+    json::Value* cur = &obj;
+    size_t i = path.empty() || path[0] != '.' ? 0 : 1;
+    while (i <= path.size() && cur) {
+      size_t j = path.find('.', i);
+      std::string_view part = path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
+      if (part.empty()) break;
+      json::Value* next = json::find(*cur, part);
+      if (!next && create) {
+        if (!cur->IsObject()) return nullptr;
+        cur->AddMember(json::str(part, *create), json::Value(rapidjson::kObjectType), *create);
+        next = json::find(*cur, part);
+      }
+      cur = next;
+      if (j == std::string_view::npos) break;
+      i = j + 1;
+    }
+    return cur;
+  }
+
+  std::string scaleJson(const ResourceType& t, const json::Value& obj) const {
+    ScalePaths sp = scalePaths(t);
+    json::Document sc(rapidjson::kObjectType);
+    auto& a = sc.GetAllocator();
+    sc.AddMember("kind", "Scale", a);
+    sc.AddMember("apiVersion", "autoscaling/v1", a);
+    json::Value meta(rapidjson::kObjectType);
+    if (const json::Value* m = json::find(obj, "metadata")) {
+      for (const char* k : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"}) {
+        if (const json::Value* v = json::find(*m, k)) meta.AddMember(json::str(k, a), json::Value(*v, a), a);
+      }
+    }
+    sc.AddMember("metadata", meta, a);
+    json::Document copy;
+    copy.CopyFrom(obj, copy.GetAllocator());
+    const json::Value* specR = walk(copy, sp.spec, nullptr);
+    const json::Value* statusR = walk(copy, sp.status, nullptr);
+    json::Value spec(rapidjson::kObjectType);
+    spec.AddMember("replicas", specR && specR->IsInt64() ? specR->GetInt64() : int64_t(t.custom ? 0 : 1), a);
+    sc.AddMember("spec", spec, a);
+    json::Value status(rapidjson::kObjectType);
+    status.AddMember("replicas", statusR && statusR->IsInt64() ? statusR->GetInt64() : int64_t(0), a);
+    // The selector as a string, from spec.selector.matchLabels for the built-ins.
+    std::string selector;
+    if (!t.custom) {
+      if (const json::Value* ml = json::findPath(obj, {"spec", "selector", "matchLabels"}); ml && ml->IsObject()) {
+        for (auto m = ml->MemberBegin(); m != ml->MemberEnd(); ++m) {
+          if (!selector.empty()) selector += ",";
+          selector += std::string(json::view(m->name)) + "=" + std::string(json::view(m->value));
+        }
+      }
+    } else if (!sp.selector.empty()) {
+      const json::Value* sel = walk(copy, sp.selector, nullptr);
+      if (sel && sel->IsString()) selector = json::view(*sel);
+    }
+    if (!selector.empty()) status.AddMember("selector", json::str(selector, a), a);
+    sc.AddMember("status", status, a);
+    return json::write(sc);
+  }
+
+  Response scale(const Request& req, const ResourceType& t, const ApiPath& p) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      ErrorDetails d;
+      auto live = store->get(gr(t), p.ns, p.name, &d);
+      if (!live.ok()) return statusResponse(live.status(), d);
+      auto obj = json::parse(**live);
+      if (!obj.ok()) return statusError(500, "InternalError", obj.status().message(), StatusCode::kInternal);
+      std::string current = scaleJson(t, *obj);
+      if (req.method == "GET" || req.method == "HEAD") return Response::json(200, current);
+      json::Document wanted;
+      if (req.method == "PUT") {
+        auto b = decodeBody(req);
+        if (!b.ok()) return badRequest(b.status().message());
+        wanted = std::move(b).value();
+      } else if (req.method == "PATCH") {
+        std::string ct(req.header("Content-Type"));
+        auto type = kube::patchTypeFromContentType(ct.substr(0, ct.find(';')), true);
+        if (!type.ok() || *type == kube::PatchType::kApply) {
+          return statusError(415, "UnsupportedMediaType", "the body of the request was in an unknown format",
+                             StatusCode::kUnimplemented);
+        }
+        auto cur = json::parse(current);
+        auto patched = kube::applyPatch(*type, *cur, req.body, nullptr);
+        if (!patched.ok()) return statusError(422, "Invalid", patched.status().message());
+        wanted = std::move(patched).value();
+      } else {
+        return methodNotSupported(req.method, t.plural + "/scale");
+      }
+      const json::Value* r = json::findPath(wanted, {"spec", "replicas"});
+      if (!r || !r->IsInt64() || r->GetInt64() < 0) {
+        return statusError(422, "Invalid", "Scale.autoscaling \"" + p.name + "\" is invalid: spec.replicas: Invalid value: must be "
+                                           "greater than or equal to 0");
+      }
+      int64_t replicas = r->GetInt64();
+      Object parent(std::move(obj).value());
+      json::Value* target = walk(parent.root(), scalePaths(t).spec, &parent.allocator());
+      if (!target) return statusError(500, "InternalError", "scale path not found", StatusCode::kInternal);
+      target->SetInt64(replicas);
+      if (const json::Value* rv = json::findPath(wanted, {"metadata", "resourceVersion"}); rv && rv->IsString()) {
+        json::setString(parent.mutableMetadata(), "resourceVersion", json::view(*rv), parent.allocator());
+      }
+      auto liveDoc = json::parse(**live);
+      auto managed = kube::recordUpdate(liveDoc.ok() ? &*liveDoc : nullptr, parent.root(), fieldManager(req, false),
+                                        kube::patchMetaFor(t.group, t.kind), now(), mfOptions(t, p));
+      if (managed.ok()) parent = Object(std::move(managed).value());
+      auto u = store->update(gr(t), p.ns, p.name, std::move(parent), updateOptions(req, ApiPath{}), &d);
+      if (!u.ok()) {
+        if (u.status().code() == StatusCode::kAborted && req.method == "PATCH") continue;
+        return statusResponse(u.status(), d);
+      }
+      auto updated = json::parse(*u->object);
+      return Response::json(200, scaleJson(t, *updated));
+    }
+    return statusError(409, "Conflict", "the object kept changing while scaling; try again", StatusCode::kAborted);
+  }
   Response startWatchStream(std::unique_ptr<Watch> w, std::chrono::seconds timeout, const ResourceType* table);
 };
 

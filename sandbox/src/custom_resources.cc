@@ -11,6 +11,7 @@ namespace kubeop::sandbox {
 struct CustomResources::Compiled {
   ResourceType type;
   std::vector<PrinterColumn> columns;
+  std::optional<CustomResources::Scale> scale;
 };
 
 namespace {
@@ -96,6 +97,13 @@ void CustomResources::registerCrd(const json::Value& crd, bool updateStatus) {
       c->type.version = json::getString(v, "name");
       const json::Value* sub = json::find(v, "subresources");
       c->type.hasStatusSubresource = sub && json::find(*sub, "status");
+      if (const json::Value* sc = sub ? json::find(*sub, "scale") : nullptr; sc && sc->IsObject()) {
+        Scale s;
+        s.specReplicasPath = json::getString(*sc, "specReplicasPath", ".spec.replicas");
+        s.statusReplicasPath = json::getString(*sc, "statusReplicasPath", ".status.replicas");
+        if (auto l = json::getString(*sc, "labelSelectorPath"); !l.empty()) s.labelSelectorPath = std::string(l);
+        c->scale = s;
+      }
       const json::Value* cols = json::find(v, "additionalPrinterColumns");
       if (cols && cols->IsArray()) {
         for (const auto& col : cols->GetArray()) {
@@ -212,6 +220,13 @@ std::vector<PrinterColumn> CustomResources::columnsFor(const ResourceType& type)
   std::lock_guard lk(mu_);
   auto it = versions_.find(key(type.group, type.version, type.plural));
   return it == versions_.end() ? std::vector<PrinterColumn>{} : it->second->columns;
+}
+
+std::optional<CustomResources::Scale> CustomResources::scaleFor(const ResourceType& type) const {
+  std::lock_guard lk(mu_);
+  auto it = versions_.find(key(type.group, type.version, type.plural));
+  if (it == versions_.end()) return std::nullopt;
+  return it->second->scale;
 }
 
 void CustomResources::restore() {

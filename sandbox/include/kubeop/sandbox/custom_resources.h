@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ class CustomResources {
   Status validateObject(const ResourceType& type, json::Document& obj, ErrorDetails& details) const;
   // The printer columns of a custom resource version (empty for built-ins).
   std::vector<PrinterColumn> columnsFor(const ResourceType& type) const;
+  // The scale subresource of a custom resource version, when its CRD declares one.
+  struct Scale {
+    std::string specReplicasPath, statusReplicasPath;
+    std::optional<std::string> labelSelectorPath;
+  };
+  std::optional<Scale> scaleFor(const ResourceType& type) const;
   // Registers every stored CRD (after a restart from --data-dir).
   void restore();
 

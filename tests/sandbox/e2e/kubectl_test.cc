@@ -1,0 +1,188 @@
+// kubectl as a real client of `kubeop sandbox`: the sandbox must be indistinguishable from a
+// kube-apiserver for everything below (kubectl v1.32 from the machine's image).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "kubeop/core/json.h"
+#include "process.h"
+#include "test_paths.h"
+
+namespace kubeop::test {
+namespace {
+
+const char* kKubectl = "/usr/bin/kubectl";
+
+class KubectlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir = std::filesystem::temp_directory_path() / ("kubeop-kubectl-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    kubeconfig = (dir / "kubeconfig").string();
+    sandbox = new Child({kubeopBinary(), "sandbox", "--listen", "127.0.0.1:0", "--kubeconfig-out", kubeconfig,
+                         "--rollout-delay", "300ms"});
+    std::string out = sandbox->readUntil("kubeconfig:", std::chrono::seconds(30));
+    ready = out.find("kubeconfig:") != std::string::npos;
+  }
+  static void TearDownTestSuite() {
+    delete sandbox;
+    std::filesystem::remove_all(dir);
+  }
+  void SetUp() override {
+    if (!std::filesystem::exists(kKubectl)) GTEST_SKIP() << "kubectl is not installed";
+    ASSERT_TRUE(ready) << "kubeop sandbox did not start";
+  }
+  static RunResult kubectl(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> argv{kKubectl, "--kubeconfig", kubeconfig, "--request-timeout=20s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, input, {"HOME=" + dir.string()});
+  }
+  // `kubectl create -f` sends JSON; `kubectl create namespace` sends protobuf (see the generator test).
+  static RunResult createNamespace(const std::string& name) {
+    return kubectl({"create", "-f", "-"}, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n");
+  }
+  static std::string write(const std::string& name, const std::string& content) {
+    auto p = (dir / name).string();
+    std::ofstream(p) << content;
+    return p;
+  }
+
+  static inline std::filesystem::path dir;
+  static inline std::string kubeconfig;
+  static inline Child* sandbox = nullptr;
+  static inline bool ready = false;
+};
+
+TEST_F(KubectlTest, CreatesAndGetsANamespace) {
+  auto c = kubectl({"create", "namespace", "shop"});
+  ASSERT_EQ(c.exitCode, 0) << c.err;
+  EXPECT_NE(c.out.find("namespace/shop created"), std::string::npos) << c.out;
+  auto g = kubectl({"get", "namespace", "shop", "-o", "json"});
+  ASSERT_EQ(g.exitCode, 0) << g.err;
+  auto d = json::parse(g.out);
+  ASSERT_TRUE(d.ok()) << g.out;
+  EXPECT_EQ(json::getString((*d)["status"], "phase"), "Active");
+  EXPECT_FALSE(json::getString((*d)["metadata"], "uid").empty());
+  auto table = kubectl({"get", "namespaces"});
+  ASSERT_EQ(table.exitCode, 0) << table.err;
+  EXPECT_NE(table.out.find("NAME"), std::string::npos);
+  EXPECT_NE(table.out.find("shop"), std::string::npos);
+  EXPECT_NE(table.out.find("Active"), std::string::npos) << table.out;
+  auto dup = kubectl({"create", "namespace", "shop"});
+  EXPECT_NE(dup.exitCode, 0);
+  EXPECT_NE(dup.err.find("namespaces \"shop\" already exists"), std::string::npos) << dup.err;
+}
+
+TEST_F(KubectlTest, ServerSideAppliesADeploymentAndAConfigMapAndWaitsForAvailable) {
+  ASSERT_EQ(createNamespace("apply-ns").exitCode, 0);
+  std::string f = write("app.yaml",
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: apply-ns\n"
+                        "data:\n  mode: \"0755\"\n---\n"
+                        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apply-ns\nspec:\n"
+                        "  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n"
+                        "      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n"
+                        "        image: nginx:1.25\n        ports:\n        - containerPort: 80\n");
+  auto a = kubectl({"apply", "--server-side", "-f", f});
+  ASSERT_EQ(a.exitCode, 0) << a.err;
+  EXPECT_NE(a.out.find("configmap/web-config serverside-applied"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("deployment.apps/web serverside-applied"), std::string::npos) << a.out;
+  auto g = kubectl({"get", "deployment", "web", "-n", "apply-ns", "-o", "json"});
+  ASSERT_EQ(g.exitCode, 0) << g.err;
+  auto d = json::parse(g.out);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)["metadata"]["generation"].GetInt(), 1);
+  EXPECT_EQ(json::getString((*d)["metadata"]["managedFields"][0], "manager"), "kubectl");
+  EXPECT_EQ(json::getString((*d)["metadata"]["managedFields"][0], "operation"), "Apply");
+  auto w = kubectl({"wait", "--for=condition=Available", "deployment/web", "-n", "apply-ns", "--timeout=30s"});
+  ASSERT_EQ(w.exitCode, 0) << w.err;
+  EXPECT_NE(w.out.find("condition met"), std::string::npos);
+  auto again = kubectl({"apply", "--server-side", "-f", f});
+  EXPECT_EQ(again.exitCode, 0) << "re-applying the same manifest is a no-op: " << again.err;
+  auto cm = kubectl({"get", "configmap", "web-config", "-n", "apply-ns", "-o", "jsonpath={.data.mode}"});
+  EXPECT_EQ(cm.out, "0755");
+}
+
+TEST_F(KubectlTest, WatchesEventsAsTheyHappen) {
+  ASSERT_EQ(createNamespace("watch-ns").exitCode, 0);
+  ASSERT_EQ(kubectl({"create", "-f", "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: watch-ns}\n").exitCode, 0);
+  std::thread writer([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    kubectl({"create", "-f", "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: watch-ns}\n");
+    kubectl({"label", "configmap", "b", "x=y", "-n", "watch-ns"});
+  });
+  auto w = kubectl({"get", "configmaps", "-n", "watch-ns", "--watch", "--request-timeout=4s", "-o", "name"});
+  writer.join();
+  // The watch ends when the request times out; kubectl exits non-zero-or-zero depending on
+  // version, what matters is what it printed.
+  EXPECT_NE(w.out.find("configmap/a"), std::string::npos) << w.out << w.err;
+  EXPECT_NE(w.out.find("configmap/b"), std::string::npos) << w.out << w.err;
+}
+
+TEST_F(KubectlTest, AppliesACrdAndAnInstanceAndPrintsItsColumns) {
+  std::string crd = write("crd.yaml", R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+              color: {type: string}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+)");
+  auto a = kubectl({"apply", "-f", crd});
+  ASSERT_EQ(a.exitCode, 0) << a.err;
+  auto est = kubectl({"wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"});
+  ASSERT_EQ(est.exitCode, 0) << est.err;
+  ASSERT_EQ(createNamespace("crd-ns").exitCode, 0);
+  std::string inst = write("widget.yaml",
+                           "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: crd-ns\n"
+                           "spec:\n  size: 3\n  color: red\n");
+  auto ai = kubectl({"apply", "--server-side", "-f", inst});
+  ASSERT_EQ(ai.exitCode, 0) << ai.err;
+  auto g = kubectl({"get", "wd", "-n", "crd-ns"});
+  ASSERT_EQ(g.exitCode, 0) << g.err;
+  EXPECT_NE(g.out.find("SIZE"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("w1"), std::string::npos) << g.out;
+  auto del = kubectl({"delete", "-f", inst});
+  ASSERT_EQ(del.exitCode, 0) << del.err;
+  EXPECT_NE(del.out.find("widget.example.com \"w1\" deleted"), std::string::npos) << del.out;
+  auto gone = kubectl({"get", "widget", "w1", "-n", "crd-ns"});
+  EXPECT_NE(gone.exitCode, 0);
+  EXPECT_NE(gone.err.find("NotFound"), std::string::npos) << gone.err;
+}
+
+TEST_F(KubectlTest, DeletesANamespaceAndEverythingInIt) {
+  ASSERT_EQ(createNamespace("doomed").exitCode, 0);
+  ASSERT_EQ(kubectl({"create", "-f", "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: doomed}\n").exitCode, 0);
+  auto d = kubectl({"delete", "namespace", "doomed", "--timeout=30s"});
+  ASSERT_EQ(d.exitCode, 0) << d.err;
+  auto g = kubectl({"get", "configmap", "c", "-n", "doomed"});
+  EXPECT_NE(g.exitCode, 0);
+}
+
+TEST_F(KubectlTest, RejectsAnInvalidNameWithTheApiserversMessage) {
+  auto r = kubectl({"create", "-f", "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n");
+  EXPECT_NE(r.exitCode, 0);
+  EXPECT_NE(r.err.find("Invalid value: \"Bad_Name\""), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kubeop::test
