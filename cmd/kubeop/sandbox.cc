@@ -20,6 +20,7 @@
 #include "kubeop/metrics/metrics.h"
 #include "kubeop/sandbox/api_server.h"
 #include "kubeop/sandbox/simulator.h"
+#include "sandbox_runner.h"
 
 namespace kubeop::cmd {
 
@@ -106,112 +107,32 @@ int runSandbox(const std::vector<std::string>& args) {
     if (host.empty()) host = "0.0.0.0";
   }
 
-  auto registry = std::make_shared<sandbox::ResourceRegistry>();
-  sandbox::StoreOptions so;
-  so.historyWindow = static_cast<size_t>(*window);
-  auto store = std::make_shared<sandbox::Store>(registry, so);
-  std::string dataDir = fs.get("data-dir");
-  if (!dataDir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(dataDir, ec);
-    if (std::filesystem::exists(dataDir + "/snapshot.jsonl")) {
-      if (Status st = store->loadFrom(dataDir); !st.isOk()) return fail("cannot load " + dataDir + ": " + st.message(), 3);
-    }
-  }
-  // The default namespaces a cluster has.
-  for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
-    Object o;
-    o.setApiVersion("v1");
-    o.setKind("Namespace");
-    o.setName(ns);
-    store->create(sandbox::GroupResource{"", "namespaces"}, "", std::move(o)).status().ignoreError();
-  }
-
-  // Credentials: a CA of its own and a serving certificate for the listen address.
-  std::string stateDir = dataDir.empty() ? "" : dataDir;
-  auto creds = sandboxCredentials(stateDir, host, fs.get("token"));
-  if (!creds.ok()) return fail(creds.status().message(), 3);
-
-  sandbox::ApiServerOptions ao;
-  ao.tokens = {creds->token};
-  ao.faults.latency = *latency;
-  ao.faults.errorRate = errorRate;
-  ao.faults.throttleRate = throttleRate;
-  sandbox::ApiServer api(registry, store, ao);
-  api.restoreCustomResources();
-  metrics::Registry metricsRegistry;
-  http::Router router;
-  api.addRoutes(router);
-  router.add("GET", "/metrics", [&metricsRegistry](const http::Request&) {
-    http::Response r = http::Response::text(200, metricsRegistry.serialize());
-    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
-    return r;
-  });
-
-  sandbox::SimulatorOptions simOpts;
-  simOpts.rolloutDelay = *rollout;
-  simOpts.jobDelay = *jobDelay;
-  simOpts.failingImagePattern = fs.get("failing-image-pattern");
-  sandbox::Simulator sim(store, simOpts);
-  sim.start();
-
-  http::ServerOptions hso;
-  hso.address = host;
-  hso.port = port;
-  hso.workerThreads = static_cast<int>(*threads);
-  hso.serviceName = "sandbox";
-  hso.metrics = &metricsRegistry;
-  http::TlsOptions tls;
-  tls.certificateChainPem = creds->serverCertPem + creds->caCertPem;
-  tls.privateKeyPem = creds->serverKeyPem;
-  hso.tls = tls;
-  auto server = http::Server::start(hso, std::move(router));
-  if (!server.ok()) return fail(server.status().message(), 3);
-  std::string clientHost = host == "0.0.0.0" ? "127.0.0.1" : host;
-  std::string url = "https://" + clientHost + ":" + std::to_string((*server)->port());
-  std::string kubeconfigOut = fs.get("kubeconfig-out");
-  if (!kubeconfigOut.empty()) {
-    if (Status st = writeSandboxKubeconfig(kubeconfigOut, url, creds->caCertPem, creds->token); !st.isOk()) {
-      return fail(st.message(), 3);
-    }
-  }
+  SandboxConfig config;
+  config.host = host;
+  config.port = port;
+  config.dataDir = fs.get("data-dir");
+  config.token = fs.get("token");
+  config.kubeconfigOut = fs.get("kubeconfig-out");
+  config.watchWindow = static_cast<size_t>(*window);
+  config.rolloutDelay = *rollout;
+  config.jobDelay = *jobDelay;
+  config.failingImagePattern = fs.get("failing-image-pattern");
+  config.faults.latency = *latency;
+  config.faults.errorRate = errorRate;
+  config.faults.throttleRate = throttleRate;
+  config.threads = static_cast<int>(*threads);
+  auto sb = EmbeddedSandbox::start(config);
+  if (!sb.ok()) return fail(sb.status().message(), 3);
+  const std::string& kc = config.kubeconfigOut;
   std::printf("kubeop sandbox is serving\n  server:     %s\n  kubeconfig: %s\n  try:        kubectl --kubeconfig %s get namespaces\n",
-              url.c_str(), kubeconfigOut.empty() ? "(not written; pass --kubeconfig-out)" : kubeconfigOut.c_str(),
-              kubeconfigOut.empty() ? "<file>" : kubeconfigOut.c_str());
+              (*sb)->url().c_str(), kc.empty() ? "(not written; pass --kubeconfig-out)" : kc.c_str(),
+              kc.empty() ? "<file>" : kc.c_str());
   std::fflush(stdout);
-
-  // Periodic bookmarks and snapshots until a termination signal.
-  std::atomic<bool> done{false};
-  std::thread housekeeping([&] {
-    auto lastBookmark = std::chrono::steady_clock::now();
-    auto lastSave = lastBookmark;
-    uint64_t savedRv = store->resourceVersion();
-    while (!done) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      auto now = std::chrono::steady_clock::now();
-      if (now - lastBookmark > std::chrono::seconds(30)) {
-        store->sendBookmarks();
-        lastBookmark = now;
-      }
-      // Snapshots every few seconds, so a killed sandbox loses little.
-      if (!dataDir.empty() && now - lastSave > std::chrono::seconds(5) && store->resourceVersion() != savedRv) {
-        savedRv = store->resourceVersion();
-        if (Status st = store->saveTo(dataDir); !st.isOk()) log::warn("snapshot failed", {{"error", st.message()}});
-        lastSave = now;
-      }
-    }
-  });
   int sig = http::waitForTerminationSignal();
   log::info("shutting down", {{"signal", sig}});
-  done = true;
-  housekeeping.join();
-  (*server)->stop(std::chrono::seconds(5));
-  sim.stop();
-  if (!dataDir.empty()) {
-    if (Status st = store->saveTo(dataDir); !st.isOk()) {
-      log::error("cannot save the sandbox state", {{"dir", dataDir}, {"error", st.message()}});
-      return 3;
-    }
+  if (Status st = (*sb)->stop(); !st.isOk()) {
+    log::error("cannot save the sandbox state", {{"dir", config.dataDir}, {"error", st.message()}});
+    return 3;
   }
   return 0;
 }

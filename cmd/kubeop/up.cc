@@ -16,6 +16,7 @@
 #include "kubeop/http/server.h"
 #include "kubeop/log/log.h"
 #include "kubeop/metrics/metrics.h"
+#include "sandbox_runner.h"
 
 namespace kubeop::cmd {
 namespace {
@@ -84,6 +85,9 @@ int runUp(const std::vector<std::string>& args) {
   fs.add("state-dir", defaultStateDir(), "where kubeop up keeps its state (admin token, address)");
   fs.add("admin-token", "", "the admin bearer token (default: generated and stored in the state dir)");
   fs.add("threads", "2", "HTTP worker threads");
+  fs.add("kubeconfig", "", "the cluster to deliver to (default: $KUBECONFIG; when neither is set, kubeop up "
+                           "runs the sandbox as its cluster)");
+  fs.add("sandbox-addr", "127.0.0.1:0", "where the embedded sandbox serves when it is the cluster");
   if (Status st = fs.parse(args); !st.isOk()) {
     std::fprintf(stderr, "kubeop up: %s\n", st.message().c_str());
     return 2;
@@ -123,6 +127,32 @@ int runUp(const std::vector<std::string>& args) {
       }
       if (fd >= 0) ::close(fd);
     }
+  }
+
+  // The cluster: a kubeconfig when given, else the embedded sandbox (state kept in the state dir).
+  std::string kubeconfig = fs.get("kubeconfig");
+  if (kubeconfig.empty()) {
+    if (const char* env = std::getenv("KUBECONFIG"); env && *env) kubeconfig = env;
+  }
+  std::unique_ptr<EmbeddedSandbox> sandbox;
+  if (kubeconfig.empty()) {
+    auto sbAddr = parseAddr(fs.get("sandbox-addr"));
+    if (!sbAddr.ok()) {
+      std::fprintf(stderr, "kubeop up: --sandbox-addr: %s\n", sbAddr.status().message().c_str());
+      return 2;
+    }
+    SandboxConfig sc;
+    sc.host = sbAddr->first;
+    sc.port = sbAddr->second;
+    sc.dataDir = stateDir + "/sandbox";
+    sc.kubeconfigOut = stateDir + "/kubeconfig";
+    auto sb = EmbeddedSandbox::start(sc);
+    if (!sb.ok()) {
+      std::fprintf(stderr, "kubeop up: cannot start the sandbox cluster: %s\n", sb.status().message().c_str());
+      return 3;
+    }
+    sandbox = std::move(sb).value();
+    kubeconfig = sc.kubeconfigOut;
   }
 
   metrics::Registry registry;
@@ -193,23 +223,30 @@ int runUp(const std::vector<std::string>& args) {
                   (p->info().deliveryType.empty() ? "" : " (type " + p->info().deliveryType + ")");
   }
   for (const auto& e : plugins->errors()) pluginList += "\n    REFUSED   " + e.path + ": " + e.message;
+  std::string cluster = sandbox ? "sandbox at " + sandbox->url() : "from " + kubeconfig;
   std::printf(
       "kubeop is up\n"
       "  API URL:    %s\n"
       "  admin token: %s\n"
       "              (also in %s)\n"
+      "  cluster:    %s\n"
+      "  kubeconfig: %s\n"
       "  plugins:    %zu loaded%s\n"
       "  try:        curl -H \"Authorization: Bearer $(cat %s)\" %s/v1/plugins\n"
+      "              kubectl --kubeconfig %s get namespaces\n"
       "              curl %s/metrics\n"
       "  stop:       Ctrl-C\n",
-      url.c_str(), token.c_str(), tokenFile.c_str(), plugins->plugins().size(), pluginList.c_str(),
-      tokenFile.c_str(), url.c_str(), url.c_str());
+      url.c_str(), token.c_str(), tokenFile.c_str(), cluster.c_str(), kubeconfig.c_str(), plugins->plugins().size(),
+      pluginList.c_str(), tokenFile.c_str(), url.c_str(), kubeconfig.c_str(), url.c_str());
   std::fflush(stdout);
   log::info("serving", {{"url", url}, {"plugins", static_cast<unsigned long>(plugins->plugins().size())}});
 
   int sig = http::waitForTerminationSignal();
   log::info("shutting down", {{"signal", sig}});
   (*server)->stop(std::chrono::seconds(10));
+  if (sandbox) {
+    if (Status st = sandbox->stop(); !st.isOk()) log::error("cannot save the sandbox state", {{"error", st.message()}});
+  }
   return 0;
 }
 

@@ -18,7 +18,8 @@ class UpTest : public ::testing::Test {
     std::filesystem::remove_all(state);
     child = std::make_unique<Child>(std::vector<std::string>{kubeopBinary(), "up", "--http-addr", "127.0.0.1:0",
                                                              "--state-dir", state.string(), "--plugin-path",
-                                                             pluginDir()});
+                                                             pluginDir()},
+                                    std::vector<std::string>{"KUBECONFIG="});
     banner = child->readUntil("stop:", std::chrono::seconds(20));
     std::smatch m;
     ASSERT_TRUE(std::regex_search(banner, m, std::regex("API URL: +http://127\\.0\\.0\\.1:([0-9]+)"))) << banner;
@@ -68,6 +69,18 @@ TEST_F(UpTest, PluginApiNeedsTheAdminToken) {
   auto missing = httpRequest(port, "GET", "/v1/plugins/nope", {"Authorization: Bearer " + token});
   EXPECT_EQ(missing.status, 404);
   EXPECT_NE(missing.body.find("\"requestId\""), std::string::npos) << missing.body;
+}
+
+TEST_F(UpTest, RunsTheSandboxAsItsClusterAndPrintsAKubeconfig) {
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(banner, m, std::regex("cluster: +sandbox at (https://127\\.0\\.0\\.1:[0-9]+)"))) << banner;
+  std::string kubeconfig = (state / "kubeconfig").string();
+  EXPECT_NE(banner.find("kubeconfig: " + kubeconfig), std::string::npos) << banner;
+  if (!std::filesystem::exists("/usr/bin/kubectl")) GTEST_SKIP() << "kubectl is not installed";
+  auto r = run({"/usr/bin/kubectl", "--kubeconfig", kubeconfig, "get", "namespaces", "-o", "name"}, "",
+               {"HOME=" + state.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("namespace/default"), std::string::npos) << r.out;
 }
 
 TEST_F(UpTest, TokenSurvivesRestartAndSigtermStopsGracefully) {

@@ -125,15 +125,16 @@ class [[nodiscard]] StatusOr {
 
 }  // namespace kubeop
 
-// Propagates a non-OK Status from the enclosing function.
-#define KUBEOP_RETURN_IF_ERROR(expr)                 \
-  do {                                              \
-    ::kubeop::Status _kubeop_st = (expr);           \
-    if (!_kubeop_st.isOk()) return _kubeop_st;      \
-  } while (0)
-
 #define KUBEOP_CONCAT_INNER(a, b) a##b
 #define KUBEOP_CONCAT(a, b) KUBEOP_CONCAT_INNER(a, b)
+
+// Propagates a non-OK Status from the enclosing function.
+#define KUBEOP_RETURN_IF_ERROR(expr) KUBEOP_RETURN_IF_ERROR_IMPL(KUBEOP_CONCAT(_kubeop_st_, __COUNTER__), expr)
+#define KUBEOP_RETURN_IF_ERROR_IMPL(var, expr) \
+  do {                                         \
+    ::kubeop::Status var = (expr);             \
+    if (!var.isOk()) return var;               \
+  } while (0)
 #define KUBEOP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp.ok()) return tmp.status();                \
