@@ -186,3 +186,53 @@ TEST_F(KubectlTest, RejectsAnInvalidNameWithTheApiserversMessage) {
 
 }  // namespace
 }  // namespace kubeop::test
+
+namespace kubeop::test {
+namespace {
+
+// kubeop's own CRDs (deploy/crds) install on the sandbox and kubeOP's manifests apply unchanged.
+TEST_F(KubectlTest, KubeopCrdsInstallAndKubeopManifestsApply) {
+  auto a = kubectl({"apply", "-f", sourceDir() + "/deploy/crds/"});
+  ASSERT_EQ(a.exitCode, 0) << a.err;
+  for (const char* crd : {"tenants", "projects", "apps", "dnsrecords", "certificates", "policies", "registries"}) {
+    auto w = kubectl({"wait", "--for=condition=Established", std::string("crd/") + crd + ".paas.kubeop.io", "--timeout=20s"});
+    EXPECT_EQ(w.exitCode, 0) << crd << ": " << w.err;
+  }
+  ASSERT_EQ(createNamespace("kubeop-acme-web").exitCode, 0);
+  // kubeOP's e2e manifest (KUBEOP.md §9.2), unchanged.
+  std::string f = write("kubeop.yaml", R"(apiVersion: paas.kubeop.io/v1alpha1
+kind: Tenant
+metadata: {name: acme}
+spec: {name: acme}
+---
+apiVersion: paas.kubeop.io/v1alpha1
+kind: Project
+metadata: {name: web}
+spec: {tenantRef: acme, name: web}
+---
+apiVersion: paas.kubeop.io/v1alpha1
+kind: App
+metadata: {name: web, namespace: kubeop-acme-web}
+spec: {type: Image, image: "nginx:1.25", host: web.local}
+---
+apiVersion: paas.kubeop.io/v1alpha1
+kind: DNSRecord
+metadata: {name: web-local}
+spec: {host: web.local, target: web.kubeop-acme-web.svc.cluster.local}
+---
+apiVersion: paas.kubeop.io/v1alpha1
+kind: Certificate
+metadata: {name: web-local}
+spec: {host: web.local, dnsRecordRef: web-local}
+)");
+  auto ap = kubectl({"apply", "-f", f});
+  ASSERT_EQ(ap.exitCode, 0) << ap.err;
+  auto g = kubectl({"get", "apps.paas.kubeop.io", "-n", "kubeop-acme-web"});
+  ASSERT_EQ(g.exitCode, 0) << g.err;
+  EXPECT_NE(g.out.find("TYPE"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("Image"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("web.local"), std::string::npos) << g.out;
+}
+
+}  // namespace
+}  // namespace kubeop::test
