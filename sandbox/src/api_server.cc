@@ -21,6 +21,7 @@
 #include "kubeop/kube/patch.h"
 #include "kubeop/log/log.h"
 #include "kubeop/sandbox/custom_resources.h"
+#include "kubeop/sandbox/protobuf.h"
 #include "kubeop/sandbox/tables.h"
 
 namespace kubeop::sandbox {
@@ -501,9 +502,18 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
   }
 
   // ---- helpers ----
+  static Response bodyError(const Status& st) {
+    if (st.code() == StatusCode::kUnimplemented) {
+      return statusError(415, "UnsupportedMediaType", st.message(), StatusCode::kUnimplemented);
+    }
+    return badRequest(st.message());
+  }
+
   StatusOr<json::Document> decodeBody(const Request& req) const {
     if (req.body.empty()) return invalidArgument("the request body is empty");
     std::string_view ct = req.header("Content-Type");
+    // kubectl's typed clients (kubectl create namespace|configmap|deployment…) send protobuf.
+    if (isKubernetesProtobuf(ct)) return decodeKubernetesProtobuf(req.body);
     if (ct.find("yaml") != std::string_view::npos) return yaml::parseOne(req.body);
     auto d = json::parse(req.body);
     if (!d.ok()) return invalidArgument("couldn't get version/kind; json parse error: " + d.status().message());
@@ -543,7 +553,6 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
 
   // Custom resources: prune unknown fields, default, validate against the CRD schema.
   Status admitCustom(const ResourceType& t, json::Document& obj, ErrorDetails& d) const {
-    if (!t.custom) return Status::ok();
     return crds.validateObject(t, obj, d);
   }
 
@@ -665,7 +674,7 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
   Response create(const Request& req, const ResourceType& t, const ApiPath& p) {
     if (t.namespaced && p.ns.empty()) return notFoundPath(req.path);
     auto body = decodeBody(req);
-    if (!body.ok()) return badRequest(body.status().message());
+    if (!body.ok()) return bodyError(body.status());
     if (Status st = checkTypeMeta(*body, t); !st.isOk()) return badRequest(st.message());
     ErrorDetails d;
     if (Status st = admitCustom(t, *body, d); !st.isOk()) return statusResponse(st, d);
@@ -689,7 +698,7 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
 
   Response update(const Request& req, const ResourceType& t, const ApiPath& p) {
     auto body = decodeBody(req);
-    if (!body.ok()) return badRequest(body.status().message());
+    if (!body.ok()) return bodyError(body.status());
     if (Status st = checkTypeMeta(*body, t); !st.isOk()) return badRequest(st.message());
     Object obj(std::move(body).value());
     if (!obj.name().empty() && obj.name() != p.name) {

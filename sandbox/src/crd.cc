@@ -143,16 +143,35 @@ std::string goQuote(std::string_view s) {
     }
     i += sz;
     switch (r) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\a': out += "\\a"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\v': out += "\\v"; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\a':
+        out += "\\a";
+        continue;
+      case '\b':
+        out += "\\b";
+        continue;
+      case '\f':
+        out += "\\f";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\v':
+        out += "\\v";
+        continue;
+      default:
+        break;
     }
     if (goIsPrint(r)) {
       appendUtf8(out, r);
@@ -260,17 +279,38 @@ void goJsonString(std::string& out, std::string_view s) {
       continue;
     }
     switch (r) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '<': out += "\\u003c"; continue;
-      case '>': out += "\\u003e"; continue;
-      case '&': out += "\\u0026"; continue;
-      case 0x2028: out += "\\u2028"; continue;
-      case 0x2029: out += "\\u2029"; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '<':
+        out += "\\u003c";
+        continue;
+      case '>':
+        out += "\\u003e";
+        continue;
+      case '&':
+        out += "\\u0026";
+        continue;
+      case 0x2028:
+        out += "\\u2028";
+        continue;
+      case 0x2029:
+        out += "\\u2029";
+        continue;
+      default:
+        break;
     }
     if (r < 0x20) {
       out += "\\u" + hex(static_cast<unsigned>(r), 4);
@@ -286,10 +326,18 @@ std::string sv(const Value& v) { return std::string(json::view(v)); }
 // json.Marshal of an unstructured value: sorted keys, HTML-safe escaping.
 void goJson(std::string& out, const Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: out += "null"; return;
-    case rapidjson::kFalseType: out += "false"; return;
-    case rapidjson::kTrueType: out += "true"; return;
-    case rapidjson::kStringType: goJsonString(out, json::view(v)); return;
+    case rapidjson::kNullType:
+      out += "null";
+      return;
+    case rapidjson::kFalseType:
+      out += "false";
+      return;
+    case rapidjson::kTrueType:
+      out += "true";
+      return;
+    case rapidjson::kStringType:
+      goJsonString(out, json::view(v));
+      return;
     case rapidjson::kNumberType:
       if (v.IsInt64()) {
         out += std::to_string(v.GetInt64());
@@ -311,8 +359,7 @@ void goJson(std::string& out, const Value& v) {
     case rapidjson::kObjectType: {
       std::vector<std::pair<std::string_view, const Value*>> members;
       for (const auto& m : v.GetObject()) members.emplace_back(json::view(m.name), &m.value);
-      std::stable_sort(members.begin(), members.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
       out += '{';
       bool first = true;
       for (const auto& [k, val] : members) {
@@ -337,11 +384,21 @@ std::string goJson(const Value& v) {
 // fmt's %v of an unstructured value (map[k:v] with sorted keys, [a b], <nil>).
 void goV(std::string& out, const Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: out += "<nil>"; return;
-    case rapidjson::kFalseType: out += "false"; return;
-    case rapidjson::kTrueType: out += "true"; return;
-    case rapidjson::kStringType: out += json::view(v); return;
-    case rapidjson::kNumberType: out += v.IsInt64() ? std::to_string(v.GetInt64()) : goFloat(v.GetDouble()); return;
+    case rapidjson::kNullType:
+      out += "<nil>";
+      return;
+    case rapidjson::kFalseType:
+      out += "false";
+      return;
+    case rapidjson::kTrueType:
+      out += "true";
+      return;
+    case rapidjson::kStringType:
+      out += json::view(v);
+      return;
+    case rapidjson::kNumberType:
+      out += v.IsInt64() ? std::to_string(v.GetInt64()) : goFloat(v.GetDouble());
+      return;
     case rapidjson::kArrayType: {
       out += '[';
       bool first = true;
@@ -356,8 +413,7 @@ void goV(std::string& out, const Value& v) {
     case rapidjson::kObjectType: {
       std::vector<std::pair<std::string_view, const Value*>> members;
       for (const auto& m : v.GetObject()) members.emplace_back(json::view(m.name), &m.value);
-      std::stable_sort(members.begin(), members.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
       out += "map[";
       bool first = true;
       for (const auto& [k, val] : members) {
@@ -382,13 +438,19 @@ std::string goV(const Value& v) {
 // fmt's %T of an unstructured value.
 const char* goT(const Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "<nil>";
+    case rapidjson::kNullType:
+      return "<nil>";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "bool";
-    case rapidjson::kStringType: return "string";
-    case rapidjson::kNumberType: return v.IsInt64() ? "int64" : "float64";
-    case rapidjson::kArrayType: return "[]interface {}";
-    case rapidjson::kObjectType: return "map[string]interface {}";
+    case rapidjson::kTrueType:
+      return "bool";
+    case rapidjson::kStringType:
+      return "string";
+    case rapidjson::kNumberType:
+      return v.IsInt64() ? "int64" : "float64";
+    case rapidjson::kArrayType:
+      return "[]interface {}";
+    case rapidjson::kObjectType:
+      return "map[string]interface {}";
   }
   return "<nil>";
 }
@@ -532,9 +594,10 @@ std::vector<std::string> isDns1035Label(std::string_view s) {
   bool ok = !s.empty() && isLowerAlpha(s.front()) && isLowerAlnum(s.back()) &&
             std::all_of(s.begin(), s.end(), [](char c) { return isLowerAlnum(c) || c == '-'; });
   if (!ok) {
-    errs.push_back(regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-                              "with an alphabetic character, and end with an alphanumeric character",
-                              kDns1035LabelFmt, {"my-name", "abc-123"}));
+    errs.push_back(
+        regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+                   "with an alphabetic character, and end with an alphanumeric character",
+                   kDns1035LabelFmt, {"my-name", "abc-123"}));
   }
   return errs;
 }
@@ -546,9 +609,10 @@ std::vector<std::string> isDns1123Label(std::string_view s) {
     if (matchesDns1123Subdomain(s)) {
       errs.push_back("must not contain dots");
     } else {
-      errs.push_back(regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-                                "'-', and must start and end with an alphanumeric character",
-                                kDns1123LabelFmt, {"my-name", "123-abc"}));
+      errs.push_back(
+          regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+                     "'-', and must start and end with an alphanumeric character",
+                     kDns1123LabelFmt, {"my-name", "123-abc"}));
     }
   }
   return errs;
@@ -559,9 +623,10 @@ std::vector<std::string> isDns1123Subdomain(std::string_view s) {
   if (s.size() > 253) errs.push_back("must be no more than 253 characters");
   if (!matchesDns1123Subdomain(s)) {
     static const std::string kFmt = std::string(kDns1123LabelFmt) + "(\\." + std::string(kDns1123LabelFmt) + ")*";
-    errs.push_back(regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-                              "'-' or '.', and must start and end with an alphanumeric character",
-                              kFmt, {"example.com"}));
+    errs.push_back(
+        regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                   "'-' or '.', and must start and end with an alphanumeric character",
+                   kFmt, {"example.com"}));
   }
   return errs;
 }
@@ -692,8 +757,8 @@ struct Node {
   std::optional<std::string> listType;
   std::optional<std::string> mapType;
   std::vector<std::string> listMapKeys;
-  bool hasListMapKeys = false;  // present, even as []
-  std::vector<CelRule> celRules;  // this node's own x-kubernetes-validations
+  bool hasListMapKeys = false;     // present, even as []
+  std::vector<CelRule> celRules;   // this node's own x-kubernetes-validations
   std::vector<bool> celReasonSet;  // per rule: `reason` was present
 
   const Node* prop(std::string_view k) const {
@@ -717,9 +782,9 @@ std::string normalizeFormat(std::string_view f) {
 
 bool isSupportedStringFormat(std::string_view normalized) {
   static const std::array<std::string_view, 26> kFormats = {
-      "bsonobjectid", "uri",      "email",   "hostname", "ipv4",   "ipv6",       "cidr",     "mac",      "uuid",
-      "uuid3",        "uuid4",    "uuid5",   "isbn",     "isbn10", "isbn13",     "creditcard", "ssn",    "hexcolor",
-      "rgbcolor",     "byte",     "password", "date",    "duration", "datetime", "k8sshortname", "k8slongname"};
+      "bsonobjectid", "uri",   "email",    "hostname", "ipv4",     "ipv6",     "cidr",         "mac",        "uuid",
+      "uuid3",        "uuid4", "uuid5",    "isbn",     "isbn10",   "isbn13",   "creditcard",   "ssn",        "hexcolor",
+      "rgbcolor",     "byte",  "password", "date",     "duration", "datetime", "k8sshortname", "k8slongname"};
   return std::find(kFormats.begin(), kFormats.end(), normalized) != kFormats.end();
 }
 
@@ -738,20 +803,34 @@ std::string effectiveFormat(const Node& n) {
 
 std::string regexCodeText(std::regex_constants::error_type code) {
   switch (code) {
-    case std::regex_constants::error_collate: return "invalid character class";
-    case std::regex_constants::error_ctype: return "invalid character class";
-    case std::regex_constants::error_escape: return "invalid escape sequence";
-    case std::regex_constants::error_backref: return "invalid escape sequence";
-    case std::regex_constants::error_brack: return "missing closing ]";
-    case std::regex_constants::error_paren: return "missing closing )";
-    case std::regex_constants::error_brace: return "invalid repeat count";
-    case std::regex_constants::error_badbrace: return "invalid repeat count";
-    case std::regex_constants::error_range: return "invalid character class range";
-    case std::regex_constants::error_space: return "expression too large";
-    case std::regex_constants::error_badrepeat: return "missing argument to repetition operator";
-    case std::regex_constants::error_complexity: return "expression too large";
-    case std::regex_constants::error_stack: return "expression too large";
-    default: return "invalid regular expression";
+    case std::regex_constants::error_collate:
+      return "invalid character class";
+    case std::regex_constants::error_ctype:
+      return "invalid character class";
+    case std::regex_constants::error_escape:
+      return "invalid escape sequence";
+    case std::regex_constants::error_backref:
+      return "invalid escape sequence";
+    case std::regex_constants::error_brack:
+      return "missing closing ]";
+    case std::regex_constants::error_paren:
+      return "missing closing )";
+    case std::regex_constants::error_brace:
+      return "invalid repeat count";
+    case std::regex_constants::error_badbrace:
+      return "invalid repeat count";
+    case std::regex_constants::error_range:
+      return "invalid character class range";
+    case std::regex_constants::error_space:
+      return "expression too large";
+    case std::regex_constants::error_badrepeat:
+      return "missing argument to repetition operator";
+    case std::regex_constants::error_complexity:
+      return "expression too large";
+    case std::regex_constants::error_stack:
+      return "expression too large";
+    default:
+      return "invalid regular expression";
   }
 }
 
@@ -797,6 +876,15 @@ std::shared_ptr<const std::regex> compilePattern(const std::string& pattern, std
   }
 }
 
+// The fixed regexes of the format checkers, on the same stack-safe executor as patterns.
+std::regex safeRegex(const char* pattern, std::regex::flag_type extra = std::regex::flag_type()) {
+  auto flags = std::regex::ECMAScript | extra;
+#if defined(__GLIBCXX__)
+  flags |= std::regex_constants::__polynomial;
+#endif
+  return std::regex(pattern, flags);
+}
+
 bool patternMatches(const std::regex& re, std::string_view s) {
   try {
     return std::regex_search(s.begin(), s.end(), re);
@@ -820,16 +908,26 @@ struct Decoder {
     if (!error.empty()) return false;
     std::string desc;
     switch (v.GetType()) {
-      case rapidjson::kStringType: desc = "string"; break;
+      case rapidjson::kStringType:
+        desc = "string";
+        break;
       case rapidjson::kFalseType:
-      case rapidjson::kTrueType: desc = "bool"; break;
-      case rapidjson::kArrayType: desc = "array"; break;
-      case rapidjson::kObjectType: desc = "object"; break;
+      case rapidjson::kTrueType:
+        desc = "bool";
+        break;
+      case rapidjson::kArrayType:
+        desc = "array";
+        break;
+      case rapidjson::kObjectType:
+        desc = "object";
+        break;
       case rapidjson::kNumberType:
         desc = "number";
         if (intTarget) desc += " " + goJson(v);
         break;
-      case rapidjson::kNullType: desc = "null"; break;
+      case rapidjson::kNullType:
+        desc = "null";
+        break;
     }
     error = "json: cannot unmarshal " + desc + " into Go struct field " + std::string(structName) + "." +
             std::string(path) + " of type " + std::string(goType);
@@ -1212,10 +1310,21 @@ void pruneValue(Value& x, const Node* s, bool asResource) {
 
 // ObjectMeta's JSON fields: decoding metadata into ObjectMeta drops everything else.
 bool isObjectMetaField(std::string_view k) {
-  static const std::array<std::string_view, 15> kFields = {
-      "name",          "generateName", "namespace", "selfLink",  "uid",
-      "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-      "labels",        "annotations",  "ownerReferences",   "finalizers",        "managedFields"};
+  static const std::array<std::string_view, 15> kFields = {"name",
+                                                           "generateName",
+                                                           "namespace",
+                                                           "selfLink",
+                                                           "uid",
+                                                           "resourceVersion",
+                                                           "generation",
+                                                           "creationTimestamp",
+                                                           "deletionTimestamp",
+                                                           "deletionGracePeriodSeconds",
+                                                           "labels",
+                                                           "annotations",
+                                                           "ownerReferences",
+                                                           "finalizers",
+                                                           "managedFields"};
   return std::find(kFields.begin(), kFields.end(), k) != kFields.end();
 }
 
@@ -1353,8 +1462,8 @@ enum class ErrCode {
 
 struct OErr {
   ErrCode code = ErrCode::kPlain;
-  std::string name;     // the validator's path ("spec.replicas", ".x" for a root required field)
-  std::string message;  // Error()
+  std::string name;                  // the validator's path ("spec.replicas", ".x" for a root required field)
+  std::string message;               // Error()
   std::optional<std::string> value;  // the rendered BadValue; nullopt renders as ""
   int64_t actual = -1;
   int64_t max = -1;
@@ -1394,8 +1503,7 @@ OErr valErr(ErrCode code, std::string name, std::string message, std::optional<s
 // errors.InvalidType with a string value: `<path> in body must be of type <t>: "<value>"`.
 OErr invalidTypeErr(const std::string& path, std::string_view typeName, std::string_view value) {
   return valErr(ErrCode::kInvalidType, path,
-                path + " in body must be of type " + std::string(typeName) + ": " + goQuote(value),
-                goQuote(value));
+                path + " in body must be of type " + std::string(typeName) + ": " + goQuote(value), goQuote(value));
 }
 
 bool jsonIntegerFloat(double f) {  // swag.IsFloat64AJSONInteger
@@ -1444,12 +1552,18 @@ bool contains(const std::vector<std::string>& v, std::string_view x) {
 std::pair<const char*, const char*> schemaInfo(const Value& v) {
   switch (v.GetType()) {
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return {"boolean", ""};
-    case rapidjson::kStringType: return {"string", ""};
-    case rapidjson::kNumberType: return v.IsInt64() ? std::pair{"integer", "int64"} : std::pair{"number", "float64"};
-    case rapidjson::kArrayType: return {"array", ""};
-    case rapidjson::kObjectType: return {"object", ""};
-    case rapidjson::kNullType: break;
+    case rapidjson::kTrueType:
+      return {"boolean", ""};
+    case rapidjson::kStringType:
+      return {"string", ""};
+    case rapidjson::kNumberType:
+      return v.IsInt64() ? std::pair{"integer", "int64"} : std::pair{"number", "float64"};
+    case rapidjson::kArrayType:
+      return {"array", ""};
+    case rapidjson::kObjectType:
+      return {"object", ""};
+    case rapidjson::kNullType:
+      break;
   }
   return {"", ""};
 }
@@ -1463,7 +1577,8 @@ void typeCheck(const Node& s, const Value& data, const std::string& path, OResul
   }
   if (tl.empty() && fmt.empty()) return;
   auto [schType, valFormat] = schemaInfo(data);
-  bool isFloatInt = std::string_view(schType) == "number" && jsonIntegerFloat(data.GetDouble()) && contains(tl, "integer");
+  bool isFloatInt =
+      std::string_view(schType) == "number" && jsonIntegerFloat(data.GetDouble()) && contains(tl, "integer");
   bool isIntFloat = std::string_view(schType) == "integer" && contains(tl, "number");
   bool strOrSlice = data.IsString() || data.IsArray();
   if (!strOrSlice && !fmt.empty() && !(contains(tl, schType) || fmt == valFormat || isFloatInt || isIntFloat)) {
@@ -1504,7 +1619,7 @@ bool isDateTime(std::string_view str) {  // strfmt.IsDateTime
   if (!isDate(std::string_view(lower).substr(0, t))) return false;
   std::string_view rest = std::string_view(lower).substr(t + 1);
   if (rest.find('t') != std::string_view::npos) rest = rest.substr(0, rest.find('t'));
-  static const std::regex kTime("^([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))$");
+  static const std::regex kTime = safeRegex("^([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))$");
   std::match_results<std::string_view::const_iterator> m;
   if (!std::regex_match(rest.begin(), rest.end(), m, kTime)) return false;
   return m[1].str() <= "23" && m[2].str() <= "59" && m[3].str() <= "59";
@@ -1533,7 +1648,8 @@ bool isUuid(std::string_view s, char version) {
   }
   if (h.size() != 32 || !std::all_of(h.begin(), h.end(), isHex)) return false;
   // The optional dashes sit at the usual places only.
-  static const std::regex kShape("^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$");
+  static const std::regex kShape =
+      safeRegex("^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$");
   if (!std::regex_match(s.begin(), s.end(), kShape)) return false;
   if (version == 0) return true;
   if (h[12] != version) return false;
@@ -1639,7 +1755,8 @@ bool isHostname(std::string_view s) {
     std::string_view l = s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
     if (l.empty() || l.size() > 63 || l.front() == '-' || l.back() == '-') return false;
     for (char c : l) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || static_cast<unsigned char>(c) >= 0x80)) return false;
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || static_cast<unsigned char>(c) >= 0x80))
+        return false;
     }
     if (j == std::string_view::npos) break;
     i = j + 1;
@@ -1670,8 +1787,8 @@ bool isRequestUri(std::string_view s) {  // url.ParseRequestURI: absolute URI or
 }
 
 bool isDuration(std::string_view s) {  // time.ParseDuration, plus strfmt's "3 days" forms
-  static const std::regex kGo("^[-+]?(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$");
-  static const std::regex kHuman(
+  static const std::regex kGo = safeRegex("^[-+]?(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$");
+  static const std::regex kHuman = safeRegex(
       "^(\\s*[0-9]+\\s*(ns|nanoseconds?|us|microseconds?|ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?|w|"
       "weeks?)\\s*)+$",
       std::regex::icase);
@@ -1719,14 +1836,14 @@ bool checkFormat(std::string_view normalized, std::string_view s) {
     return (h.size() == 3 || h.size() == 6) && std::all_of(h.begin(), h.end(), isHex);
   }
   if (normalized == "rgbcolor") {
-    static const std::regex kRgb(
+    static const std::regex kRgb = safeRegex(
         "^rgb\\(\\s*(0|[1-9]\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*,\\s*(0|[1-9]\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*,"
         "\\s*(0|[1-9]\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*\\)$");
     std::string str(s);
     return std::regex_match(str, kRgb);
   }
   if (normalized == "ssn") {
-    static const std::regex kSsn("^\\d{3}[- ]?\\d{2}[- ]?\\d{4}$");
+    static const std::regex kSsn = safeRegex("^\\d{3}[- ]?\\d{2}[- ]?\\d{4}$");
     std::string str(s);
     return std::regex_match(str, kSsn);
   }
@@ -1747,8 +1864,10 @@ bool deepEqual(const Value& a, const Value& b, size_t depth = 0) {
   switch (a.GetType()) {
     case rapidjson::kNullType:
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return true;
-    case rapidjson::kStringType: return json::view(a) == json::view(b);
+    case rapidjson::kTrueType:
+      return true;
+    case rapidjson::kStringType:
+      return json::view(a) == json::view(b);
     case rapidjson::kArrayType: {
       if (a.Size() != b.Size()) return false;
       for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {
@@ -1764,7 +1883,8 @@ bool deepEqual(const Value& a, const Value& b, size_t depth = 0) {
       }
       return true;
     }
-    case rapidjson::kNumberType: break;
+    case rapidjson::kNumberType:
+      break;
   }
   return false;
 }
@@ -1773,7 +1893,8 @@ bool deepEqual(const Value& a, const Value& b, size_t depth = 0) {
 bool enumMatches(const Value& data, const Value& e) {
   if (e.IsNull() || data.IsNull()) return false;
   if (e.IsNumber() && data.IsNumber()) {
-    if (e.IsInt64()) return data.IsInt64() ? data.GetInt64() == e.GetInt64() : goInt64(data.GetDouble()) == e.GetInt64();
+    if (e.IsInt64())
+      return data.IsInt64() ? data.GetInt64() == e.GetInt64() : goInt64(data.GetDouble()) == e.GetInt64();
     double d = data.IsInt64() ? static_cast<double>(data.GetInt64()) : data.GetDouble();
     return d == e.GetDouble();
   }
@@ -1825,7 +1946,8 @@ void schemaPropsCheck(const Node& s, const Value& data, const std::string& path,
       if (validated == 0 && !best) best = std::move(res);
     }
     if (validated != 1) {
-      std::string extra = validated == 0 ? "Found none valid" : "Found " + std::to_string(validated) + " valid alternatives";
+      std::string extra =
+          validated == 0 ? "Found none valid" : "Found " + std::to_string(validated) + " valid alternatives";
       main.add(plainErr(goQuote(path) + " must validate one and only one schema (oneOf). " + extra));
       if (best) main.merge(std::move(*best));
     } else if (firstSuccess) {
@@ -1840,7 +1962,8 @@ void schemaPropsCheck(const Node& s, const Value& data, const std::string& path,
       main.merge(std::move(res));
     }
     if (validated != s.allOf.size()) {
-      main.add(plainErr(goQuote(path) + " must validate all the schemas (allOf)" + (validated == 0 ? ". None validated" : "")));
+      main.add(plainErr(goQuote(path) + " must validate all the schemas (allOf)" +
+                        (validated == 0 ? ". None validated" : "")));
     }
   }
   if (s.notSchema) {
@@ -1881,7 +2004,13 @@ void formatCheck(const Node& s, const Value& data, const std::string& path, ORes
   std::string normalized = normalizeFormat(s.effFormat);
   if (!isSupportedStringFormat(normalized)) return;
   std::string_view str = json::view(data);
-  if (!checkFormat(normalized, str)) r.add(invalidTypeErr(path, s.effFormat, str));
+  bool valid = false;
+  try {
+    valid = checkFormat(normalized, str);
+  } catch (const std::exception&) {
+    valid = false;  // a checker that cannot decide refuses, never crashes
+  }
+  if (!valid) r.add(invalidTypeErr(path, s.effFormat, str));
 }
 
 // IsValueValidAgainstRange: does the value fit the schema's declared type and format?
@@ -1928,8 +2057,8 @@ void numberCheck(const Node& s, const Value& data, const std::string& path, ORes
       double d = v.asFloat();
       double mult = factor < 1 ? 1 / factor * d : d / factor;
       if (!jsonIntegerFloat(mult)) {
-        resMultiple.add(valErr(ErrCode::kMultipleOf, path, path + " in body should be a multiple of " + goFloat(factor),
-                               rendered));
+        resMultiple.add(
+            valErr(ErrCode::kMultipleOf, path, path + " in body should be a multiple of " + goFloat(factor), rendered));
       }
     };
     if (auto e = rangeError(fn, typeName, format, "MultipleOf", path)) {
@@ -1942,8 +2071,8 @@ void numberCheck(const Node& s, const Value& data, const std::string& path, ORes
                                "factor MultipleOf declared for " + path + " must be positive: " + std::to_string(f),
                                std::to_string(f)));
       } else if (v.i % f != 0) {
-        resMultiple.add(valErr(ErrCode::kMultipleOf, path, path + " in body should be a multiple of " + std::to_string(f),
-                               rendered));
+        resMultiple.add(valErr(ErrCode::kMultipleOf, path,
+                               path + " in body should be a multiple of " + std::to_string(f), rendered));
       }
     } else {
       floatCheck();
@@ -1996,8 +2125,8 @@ void sliceCheck(const Node& s, const Value& data, const std::string& path, OResu
                  path + " in body should have at least " + std::to_string(*s.minItems) + " items", std::to_string(n)));
   }
   if (s.maxItems && n > *s.maxItems) {
-    OErr e = valErr(ErrCode::kMaxItems, path, path + " in body should have at most " + std::to_string(*s.maxItems) + " items",
-                    std::to_string(n));
+    OErr e = valErr(ErrCode::kMaxItems, path,
+                    path + " in body should have at most " + std::to_string(*s.maxItems) + " items", std::to_string(n));
     e.actual = n;
     e.max = *s.maxItems;
     r.add(std::move(e));
@@ -2066,7 +2195,8 @@ void objectCheck(const Node& s, const Value& data, const std::string& path, ORes
     }
   }
   for (const auto& k : s.required) {
-    if (!json::find(data, k)) r.add(valErr(ErrCode::kRequired, path + "." + k, path + "." + k + " in body is required"));
+    if (!json::find(data, k))
+      r.add(valErr(ErrCode::kRequired, path + "." + k, path + "." + k + " in body is required"));
   }
 }
 
@@ -2107,13 +2237,25 @@ void toCauses(const OResult& r, const std::optional<std::string>& fld, std::vect
     std::string field = errPath.value_or("<nil>");
     std::string value = e.value.value_or("\"\"");
     switch (e.code) {
-      case ErrCode::kRequired: out.push_back(required(field, "")); break;
-      case ErrCode::kEnum: out.push_back(notSupported(field, value, e.enumValues)); break;
-      case ErrCode::kTooLong: out.push_back(tooLong(field, e.max)); break;
+      case ErrCode::kRequired:
+        out.push_back(required(field, ""));
+        break;
+      case ErrCode::kEnum:
+        out.push_back(notSupported(field, value, e.enumValues));
+        break;
+      case ErrCode::kTooLong:
+        out.push_back(tooLong(field, e.max));
+        break;
       case ErrCode::kMaxItems:
-      case ErrCode::kTooManyProps: out.push_back(tooMany(field, e.actual, e.max)); break;
-      case ErrCode::kInvalidType: out.push_back(typeInvalid(field, value, e.message)); break;
-      default: out.push_back(invalid(field, value, e.message)); break;
+      case ErrCode::kTooManyProps:
+        out.push_back(tooMany(field, e.actual, e.max));
+        break;
+      case ErrCode::kInvalidType:
+        out.push_back(typeInvalid(field, value, e.message));
+        break;
+      default:
+        out.push_back(invalid(field, value, e.message));
+        break;
     }
   }
 }
@@ -2125,13 +2267,19 @@ void toCauses(const OResult& r, const std::optional<std::string>& fld, std::vect
 // 1.0 differ), compounds by their JSON encoding.
 std::string setKey(const Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "n";
-    case rapidjson::kFalseType: return "b0";
-    case rapidjson::kTrueType: return "b1";
-    case rapidjson::kStringType: return "s" + sv(v);
-    case rapidjson::kNumberType: return v.IsInt64() ? "i" + std::to_string(v.GetInt64()) : "f" + goFloat(v.GetDouble());
+    case rapidjson::kNullType:
+      return "n";
+    case rapidjson::kFalseType:
+      return "b0";
+    case rapidjson::kTrueType:
+      return "b1";
+    case rapidjson::kStringType:
+      return "s" + sv(v);
+    case rapidjson::kNumberType:
+      return v.IsInt64() ? "i" + std::to_string(v.GetInt64()) : "f" + goFloat(v.GetDouble());
     case rapidjson::kArrayType:
-    case rapidjson::kObjectType: return "c" + goJson(v);
+    case rapidjson::kObjectType:
+      return "c" + goJson(v);
   }
   return "";
 }
@@ -2271,8 +2419,11 @@ void validateEmbeddedResource(const std::string& pth, const Value& x, std::vecto
       std::string p = child(pth, "metadata");
       if (!v.IsObject()) {
         out.push_back(invalid(p, renderValue(v),
-                              std::string("json: cannot unmarshal ") + (v.IsString() ? "string" : v.IsArray() ? "array"
-                                                                         : v.IsBool() ? "bool" : "number") +
+                              std::string("json: cannot unmarshal ") +
+                                  (v.IsString()  ? "string"
+                                   : v.IsArray() ? "array"
+                                   : v.IsBool()  ? "bool"
+                                                 : "number") +
                                   " into Go value of type v1.ObjectMeta"));
         continue;
       }
@@ -2356,8 +2507,8 @@ void checkReplicas(const Value& obj, const std::string& path, std::vector<Cause>
   if (!v) return;
   if (!v->IsInt64()) {
     out.push_back(invalid(path, "0",
-                          jsonPathOf(fields, fields.size()) + " accessor error: " + goV(*v) + " is of the type " + goT(*v) +
-                              ", expected int64"));
+                          jsonPathOf(fields, fields.size()) + " accessor error: " + goV(*v) + " is of the type " +
+                              goT(*v) + ", expected int64"));
     return;
   }
   int64_t n = v->GetInt64();
@@ -2383,6 +2534,558 @@ void checkScale(const Value& obj, const ScaleSubresource& sc, std::vector<Cause>
   }
 }
 
+// --- x-kubernetes-validations: a small CEL subset
+//
+// Supported: `self` and field selection (`self.a.b`, `self['a']`, `self.items[0]`), `has(self.a)`,
+// literals (int, double, 'string', "string", true, false, null, [lists]), ! && || with CEL's
+// commutative error handling, == != < <= > >=, `in`, `size()` (function and method), and the
+// string methods startsWith/endsWith/contains. Anything else (oldSelf, macros such as all/exists,
+// matches, casts, arithmetic, messageExpression) leaves the rule unevaluated: the object passes,
+// as it would with no rule at all. A rule is only ever reported when this subset decides it.
+
+struct CelVal {
+  enum class K { kNull, kBool, kInt, kDouble, kString, kList, kMap };
+  K k = K::kNull;
+  bool b = false;
+  int64_t i = 0;
+  double d = 0;
+  std::string s;
+  const Value* json = nullptr;  // kList / kMap backed by the object
+  std::vector<CelVal> items;    // kList literal
+};
+
+CelVal celFromJson(const Value& v) {
+  CelVal c;
+  switch (v.GetType()) {
+    case rapidjson::kNullType:
+      break;
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      c.k = CelVal::K::kBool;
+      c.b = v.GetBool();
+      break;
+    case rapidjson::kStringType:
+      c.k = CelVal::K::kString;
+      c.s = sv(v);
+      break;
+    case rapidjson::kNumberType:
+      if (v.IsInt64()) {
+        c.k = CelVal::K::kInt;
+        c.i = v.GetInt64();
+      } else {
+        c.k = CelVal::K::kDouble;
+        c.d = v.GetDouble();
+      }
+      break;
+    case rapidjson::kArrayType:
+      c.k = CelVal::K::kList;
+      c.json = &v;
+      break;
+    case rapidjson::kObjectType:
+      c.k = CelVal::K::kMap;
+      c.json = &v;
+      break;
+  }
+  return c;
+}
+
+size_t celListSize(const CelVal& v) { return v.json ? v.json->Size() : v.items.size(); }
+CelVal celListAt(const CelVal& v, size_t i) {
+  return v.json ? celFromJson((*v.json)[static_cast<rapidjson::SizeType>(i)]) : v.items[i];
+}
+
+class CelEval {
+ public:
+  // The outcome of a rule: decided true/false, a runtime error, or not decidable here.
+  enum class Result { kTrue, kFalse, kError, kUndecided };
+
+  CelEval(std::string_view src, const Value& self) : src_(src), self_(self) {}
+
+  Result run() {
+    Out o = orExpr();
+    skipWs();
+    if (unsupported_ || pos_ != src_.size()) return Result::kUndecided;
+    if (o.err) {
+      error_ = *o.err;
+      return Result::kError;
+    }
+    if (o.v.k != CelVal::K::kBool) return Result::kUndecided;
+    return o.v.b ? Result::kTrue : Result::kFalse;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Out {
+    CelVal v;
+    std::optional<std::string> err;
+  };
+
+  Out unsupported() {
+    unsupported_ = true;
+    return {};
+  }
+  static Out error(std::string e) {
+    Out o;
+    o.err = std::move(e);
+    return o;
+  }
+  static Out boolean(bool b) {
+    Out o;
+    o.v.k = CelVal::K::kBool;
+    o.v.b = b;
+    return o;
+  }
+
+  void skipWs() {
+    while (pos_ < src_.size() && std::isspace(static_cast<unsigned char>(src_[pos_]))) ++pos_;
+  }
+  bool peek(std::string_view t) {
+    skipWs();
+    return src_.substr(pos_, t.size()) == t;
+  }
+  bool match(std::string_view t) {
+    if (!peek(t)) return false;
+    pos_ += t.size();
+    return true;
+  }
+  static bool identChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+  std::string ident() {
+    skipWs();
+    size_t start = pos_;
+    if (pos_ < src_.size() && (std::isalpha(static_cast<unsigned char>(src_[pos_])) || src_[pos_] == '_')) {
+      while (pos_ < src_.size() && identChar(src_[pos_])) ++pos_;
+    }
+    return std::string(src_.substr(start, pos_ - start));
+  }
+  bool matchKeyword(std::string_view k) {
+    skipWs();
+    if (src_.substr(pos_, k.size()) != k) return false;
+    if (pos_ + k.size() < src_.size() && identChar(src_[pos_ + k.size()])) return false;
+    pos_ += k.size();
+    return true;
+  }
+
+  static bool isNumber(const CelVal& v) { return v.k == CelVal::K::kInt || v.k == CelVal::K::kDouble; }
+  static double num(const CelVal& v) { return v.k == CelVal::K::kInt ? static_cast<double>(v.i) : v.d; }
+
+  bool equal(const CelVal& a, const CelVal& b, int depth = 0) {
+    if (depth > 64) {
+      unsupported_ = true;
+      return false;
+    }
+    if (isNumber(a) && isNumber(b)) {
+      if (a.k == CelVal::K::kInt && b.k == CelVal::K::kInt) return a.i == b.i;
+      return num(a) == num(b);
+    }
+    if (a.k != b.k) return false;  // heterogeneous equality is false
+    switch (a.k) {
+      case CelVal::K::kNull:
+        return true;
+      case CelVal::K::kBool:
+        return a.b == b.b;
+      case CelVal::K::kString:
+        return a.s == b.s;
+      case CelVal::K::kList: {
+        size_t n = celListSize(a);
+        if (n != celListSize(b)) return false;
+        for (size_t i = 0; i < n; ++i) {
+          if (!equal(celListAt(a, i), celListAt(b, i), depth + 1)) return false;
+        }
+        return true;
+      }
+      case CelVal::K::kMap: {
+        if (a.json->MemberCount() != b.json->MemberCount()) return false;
+        for (const auto& m : a.json->GetObject()) {
+          const Value* o = json::find(*b.json, json::view(m.name));
+          if (!o || !equal(celFromJson(m.value), celFromJson(*o), depth + 1)) return false;
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  Out orExpr() {
+    Out l = andExpr();
+    while (match("||")) {
+      Out r = andExpr();
+      bool lt = !l.err && l.v.k == CelVal::K::kBool && l.v.b, rt = !r.err && r.v.k == CelVal::K::kBool && r.v.b;
+      if (lt || rt) {
+        l = boolean(true);
+      } else if (l.err || r.err) {
+        l = l.err ? l : r;
+      } else if (l.v.k != CelVal::K::kBool || r.v.k != CelVal::K::kBool) {
+        return unsupported();
+      } else {
+        l = boolean(false);
+      }
+    }
+    return l;
+  }
+
+  Out andExpr() {
+    Out l = unary();
+    while (match("&&")) {
+      Out r = unary();
+      bool lf = !l.err && l.v.k == CelVal::K::kBool && !l.v.b, rf = !r.err && r.v.k == CelVal::K::kBool && !r.v.b;
+      if (lf || rf) {
+        l = boolean(false);
+      } else if (l.err || r.err) {
+        l = l.err ? l : r;
+      } else if (l.v.k != CelVal::K::kBool || r.v.k != CelVal::K::kBool) {
+        return unsupported();
+      } else {
+        l = boolean(true);
+      }
+    }
+    return l;
+  }
+
+  Out unary() {
+    skipWs();
+    if (pos_ < src_.size() && src_[pos_] == '!' && !peek("!=")) {
+      ++pos_;
+      Out x = unary();
+      if (x.err) return x;
+      if (x.v.k != CelVal::K::kBool) return unsupported();
+      return boolean(!x.v.b);
+    }
+    return relation();
+  }
+
+  Out relation() {
+    Out l = member();
+    static constexpr std::array<std::string_view, 6> kOps = {"==", "!=", "<=", ">=", "<", ">"};
+    for (auto op : kOps) {
+      if (!match(op)) continue;
+      Out r = member();
+      if (l.err) return l;
+      if (r.err) return r;
+      if (op == "==") return boolean(equal(l.v, r.v));
+      if (op == "!=") return boolean(!equal(l.v, r.v));
+      int c = 0;
+      if (isNumber(l.v) && isNumber(r.v)) {
+        double a = num(l.v), b = num(r.v);
+        c = a < b ? -1 : a > b ? 1 : 0;
+      } else if (l.v.k == CelVal::K::kString && r.v.k == CelVal::K::kString) {
+        c = l.v.s.compare(r.v.s);
+      } else {
+        return unsupported();  // a no-such-overload error upstream
+      }
+      if (op == "<") return boolean(c < 0);
+      if (op == "<=") return boolean(c <= 0);
+      if (op == ">") return boolean(c > 0);
+      return boolean(c >= 0);
+    }
+    if (matchKeyword("in")) {
+      Out r = member();
+      if (l.err) return l;
+      if (r.err) return r;
+      if (r.v.k == CelVal::K::kList) {
+        for (size_t i = 0; i < celListSize(r.v); ++i) {
+          if (equal(l.v, celListAt(r.v, i))) return boolean(true);
+        }
+        return boolean(false);
+      }
+      if (r.v.k == CelVal::K::kMap && l.v.k == CelVal::K::kString)
+        return boolean(json::find(*r.v.json, l.v.s) != nullptr);
+      return unsupported();
+    }
+    return l;
+  }
+
+  Out size(const Out& x) {
+    if (x.err) return x;
+    Out o;
+    o.v.k = CelVal::K::kInt;
+    switch (x.v.k) {
+      case CelVal::K::kString:
+        o.v.i = static_cast<int64_t>(runeCount(x.v.s));
+        return o;
+      case CelVal::K::kList:
+        o.v.i = static_cast<int64_t>(celListSize(x.v));
+        return o;
+      case CelVal::K::kMap:
+        o.v.i = static_cast<int64_t>(x.v.json->MemberCount());
+        return o;
+      default:
+        return unsupported();
+    }
+  }
+
+  Out select(const Out& x, const std::string& name) {
+    if (x.err) return x;
+    if (x.v.k != CelVal::K::kMap) return unsupported();
+    const Value* f = json::find(*x.v.json, name);
+    if (!f) return error("no such key: " + name);
+    return Out{celFromJson(*f), std::nullopt};
+  }
+
+  Out member() {
+    Out v = primary();
+    while (!unsupported_) {
+      if (match(".")) {
+        std::string name = ident();
+        if (name.empty()) return unsupported();
+        if (match("(")) {
+          std::vector<Out> args;
+          if (!match(")")) {
+            do {
+              args.push_back(orExpr());
+            } while (match(","));
+            if (!match(")")) return unsupported();
+          }
+          if (name == "size" && args.empty()) {
+            v = size(v);
+          } else if ((name == "startsWith" || name == "endsWith" || name == "contains") && args.size() == 1) {
+            if (v.err) continue;
+            if (args[0].err) {
+              v = args[0];
+              continue;
+            }
+            if (v.v.k != CelVal::K::kString || args[0].v.k != CelVal::K::kString) return unsupported();
+            const std::string &a = v.v.s, &b = args[0].v.s;
+            bool r = name == "startsWith" ? a.rfind(b, 0) == 0
+                     : name == "endsWith" ? a.size() >= b.size() && a.compare(a.size() - b.size(), b.size(), b) == 0
+                                          : a.find(b) != std::string::npos;
+            v = boolean(r);
+          } else {
+            return unsupported();
+          }
+        } else {
+          v = select(v, name);
+        }
+      } else if (match("[")) {
+        Out idx = orExpr();
+        if (!match("]")) return unsupported();
+        if (v.err) continue;
+        if (idx.err) {
+          v = idx;
+          continue;
+        }
+        if (v.v.k == CelVal::K::kList && idx.v.k == CelVal::K::kInt) {
+          if (idx.v.i < 0 || static_cast<size_t>(idx.v.i) >= celListSize(v.v)) {
+            v = error("index out of bounds: " + std::to_string(idx.v.i));
+          } else {
+            v = Out{celListAt(v.v, static_cast<size_t>(idx.v.i)), std::nullopt};
+          }
+        } else if (v.v.k == CelVal::K::kMap && idx.v.k == CelVal::K::kString) {
+          v = select(v, idx.v.s);
+        } else {
+          return unsupported();
+        }
+      } else {
+        break;
+      }
+    }
+    return v;
+  }
+
+  Out primary() {
+    skipWs();
+    if (pos_ >= src_.size()) return unsupported();
+    char c = src_[pos_];
+    if (c == '(') {
+      ++pos_;
+      Out o = orExpr();
+      if (!match(")")) return unsupported();
+      return o;
+    }
+    if (c == '[') {
+      ++pos_;
+      Out o;
+      o.v.k = CelVal::K::kList;
+      if (!match("]")) {
+        do {
+          Out e = orExpr();
+          if (e.err) return e;
+          o.v.items.push_back(e.v);
+        } while (match(","));
+        if (!match("]")) return unsupported();
+      }
+      return o;
+    }
+    if (c == '\'' || c == '"') return stringLiteral();
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        (c == '-' && pos_ + 1 < src_.size() && std::isdigit(static_cast<unsigned char>(src_[pos_ + 1])))) {
+      return numberLiteral();
+    }
+    std::string id = ident();
+    if (id == "self") return Out{celFromJson(self_), std::nullopt};
+    if (id == "true" || id == "false") return boolean(id == "true");
+    if (id == "null") return Out{};
+    if (id == "size" && match("(")) {
+      Out x = orExpr();
+      if (!match(")")) return unsupported();
+      return size(x);
+    }
+    if (id == "has" && match("(")) return has();
+    return unsupported();  // oldSelf, macros, casts, other functions
+  }
+
+  // has(self.a.b): the last selection tests presence instead of failing.
+  Out has() {
+    if (!matchKeyword("self")) return unsupported();
+    Out v{celFromJson(self_), std::nullopt};
+    std::string last;
+    while (match(".")) {
+      std::string name = ident();
+      if (name.empty()) return unsupported();
+      if (!last.empty()) v = select(v, last);
+      last = name;
+    }
+    if (last.empty() || !match(")")) return unsupported();
+    if (v.err) return v;
+    if (v.v.k != CelVal::K::kMap) return unsupported();
+    return boolean(json::find(*v.v.json, last) != nullptr);
+  }
+
+  Out stringLiteral() {
+    char q = src_[pos_++];
+    if (src_.substr(pos_, 2) == std::string(2, q)) return unsupported();  // triple-quoted
+    Out o;
+    o.v.k = CelVal::K::kString;
+    while (pos_ < src_.size() && src_[pos_] != q) {
+      char c = src_[pos_++];
+      if (c == '\\') {
+        if (pos_ >= src_.size()) return unsupported();
+        char e = src_[pos_++];
+        switch (e) {
+          case 'n':
+            o.v.s += '\n';
+            break;
+          case 't':
+            o.v.s += '\t';
+            break;
+          case 'r':
+            o.v.s += '\r';
+            break;
+          case '\\':
+          case '\'':
+          case '"':
+            o.v.s += e;
+            break;
+          default:
+            return unsupported();
+        }
+      } else {
+        o.v.s += c;
+      }
+    }
+    if (pos_ >= src_.size()) return unsupported();
+    ++pos_;
+    return o;
+  }
+
+  Out numberLiteral() {
+    size_t start = pos_;
+    if (src_[pos_] == '-') ++pos_;
+    bool isDouble = false;
+    while (pos_ < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[pos_])) || src_[pos_] == '.' ||
+                                  src_[pos_] == 'e' || src_[pos_] == 'E')) {
+      if (!std::isdigit(static_cast<unsigned char>(src_[pos_]))) isDouble = true;
+      ++pos_;
+    }
+    if (pos_ < src_.size() && (src_[pos_] == 'u' || src_[pos_] == 'x' || identChar(src_[pos_]))) return unsupported();
+    Out o;
+    const char* b = src_.data() + start;
+    const char* e = src_.data() + pos_;
+    if (isDouble) {
+      o.v.k = CelVal::K::kDouble;
+      auto r = std::from_chars(b, e, o.v.d);
+      if (r.ec != std::errc() || r.ptr != e) return unsupported();
+    } else {
+      o.v.k = CelVal::K::kInt;
+      auto r = std::from_chars(b, e, o.v.i);
+      if (r.ec != std::errc() || r.ptr != e) return unsupported();
+    }
+    return o;
+  }
+
+  std::string_view src_;
+  const Value& self_;
+  size_t pos_ = 0;
+  bool unsupported_ = false;
+  std::string error_;
+};
+
+// cel.Validator.validate: the rules of each schema node against the value there, then the
+// node's properties (Child), additionalProperties (Key) and items (Index).
+void celWalk(const Node& s, const Value& x, const std::optional<std::string>& fld, std::vector<Cause>& out) {
+  if (x.IsNull()) return;
+  std::string field = fld.value_or("<nil>");
+  for (size_t i = 0; i < s.celRules.size(); ++i) {
+    const CelRule& rule = s.celRules[i];
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+      return std::string(v);
+    };
+    std::string ruleText = rule.message.empty() ? trim(rule.rule) : trim(rule.message);
+    bool omit = s.type == "object" || s.type == "array";
+    std::string typeValue = goQuote(s.type);
+    CelEval eval(rule.rule, x);
+    switch (eval.run()) {
+      case CelEval::Result::kTrue:
+      case CelEval::Result::kUndecided:
+        break;
+      case CelEval::Result::kError:
+        out.push_back(invalid(field, typeValue, eval.error() + " evaluating rule: " + ruleText));
+        break;
+      case CelEval::Result::kFalse: {
+        std::string path = field;
+        if (!rule.fieldPath.empty()) {
+          std::string_view fp = rule.fieldPath;
+          if (fp.front() == '.') fp.remove_prefix(1);
+          path = fld ? child(*fld, fp) : std::string(fp);
+        }
+        std::string detail = rule.message.empty() ? "failed rule: " + ruleText : trim(rule.message);
+        std::string rendered = renderValue(x);
+        bool reasonSet = i < s.celReasonSet.size() && s.celReasonSet[i];
+        if (reasonSet && rule.reason == "FieldValueForbidden") {
+          out.push_back(forbidden(path, detail));
+        } else if (reasonSet && rule.reason == "FieldValueRequired") {
+          out.push_back(required(path, detail));
+        } else if (reasonSet && rule.reason == "FieldValueDuplicate") {
+          out.push_back(omit ? makeCause("FieldValueDuplicate", path, "Duplicate value") : duplicate(path, rendered));
+        } else {
+          out.push_back(omit ? makeCause("FieldValueInvalid", path, "Invalid value: " + detail)
+                             : invalid(path, rendered, detail));
+        }
+        break;
+      }
+    }
+  }
+  if (x.IsObject()) {
+    for (const auto& m : x.GetObject()) {
+      std::string_view k = json::view(m.name);
+      if (const Node* p = s.prop(k)) {
+        celWalk(*p, m.value, fld ? child(*fld, k) : std::string(k), out);
+      } else if (const Node* ap = s.apNode()) {
+        celWalk(*ap, m.value, key(fld.value_or(""), k), out);
+      }
+    }
+  } else if (x.IsArray() && s.items) {
+    for (rapidjson::SizeType i = 0; i < x.Size(); ++i) celWalk(*s.items, x[i], index(fld.value_or(""), i), out);
+  }
+}
+
+// CEL rules run only on objects without blocking errors (customResourceStrategy.Validate).
+void celRulesOrNotice(const Node& s, const Value& x, const std::optional<std::string>& fld, bool hasRules,
+                      std::vector<Cause>& out) {
+  if (!hasRules) return;
+  for (const auto& c : out) {
+    if (c.type == "FieldValueNotSupported" || c.type == "FieldValueRequired" || c.type == "FieldValueTooLong" ||
+        c.type == "FieldValueTooMany" || c.type == "FieldValueTypeInvalid") {
+      out.push_back(invalid("<nil>", "null",
+                            "some validation rules were not checked because the object was invalid; correct the "
+                            "existing errors to complete validation"));
+      return;
+    }
+  }
+  celWalk(s, x, fld, out);
+}
 
 }  // namespace
 
@@ -2429,6 +3132,7 @@ std::vector<Cause> CrdVersionSchema::validate(const json::Value& obj) const {
   if (impl_) {
     embeddedWalk("", obj, &impl_->root, out);
     listObject("", &impl_->root, obj, out);
+    celRulesOrNotice(impl_->root, obj, std::nullopt, !impl_->celRules.empty(), out);
   }
   return out;
 }
@@ -2439,6 +3143,9 @@ std::vector<Cause> CrdVersionSchema::validateStatus(const json::Value& status) c
   if (!s) return out;
   toCauses(validateNode(*s, status, ""), std::string("status"), out);
   listValue("status", s, status, out);
+  std::vector<CelRule> statusRules;
+  collectCelRules(*s, &statusRules);
+  celRulesOrNotice(*s, status, std::string("status"), !statusRules.empty(), out);
   return out;
 }
 
@@ -2471,9 +3178,9 @@ struct JpFilter {
 struct JpStep {
   enum class Kind { kField, kWildcard, kRecursive, kIndex, kSlice, kFilter, kKeys };
   Kind kind = Kind::kField;
-  std::string name;                // kField; kRecursive ("*" for any)
-  std::vector<std::string> keys;   // kKeys: ['a','b']
-  int64_t idx = 0;                 // kIndex
+  std::string name;                         // kField; kRecursive ("*" for any)
+  std::vector<std::string> keys;            // kKeys: ['a','b']
+  int64_t idx = 0;                          // kIndex
   std::optional<int64_t> start, end, step;  // kSlice
   std::shared_ptr<JpFilter> filter;
 };
@@ -2707,16 +3414,21 @@ bool jpCompare(const Value& l, const JpFilter& f, const Value* rightValue) {
     return a >= b;
   };
   switch (f.rhs) {
-    case JpFilter::Rhs::kString: return l.IsString() && cmp(json::view(l), std::string_view(f.str));
-    case JpFilter::Rhs::kNumber: return l.IsNumber() && cmp(l.GetDouble(), f.num);
-    case JpFilter::Rhs::kBool: return l.IsBool() && (op == "==" || op == "!=") && cmp(l.GetBool(), f.boolean);
+    case JpFilter::Rhs::kString:
+      return l.IsString() && cmp(json::view(l), std::string_view(f.str));
+    case JpFilter::Rhs::kNumber:
+      return l.IsNumber() && cmp(l.GetDouble(), f.num);
+    case JpFilter::Rhs::kBool:
+      return l.IsBool() && (op == "==" || op == "!=") && cmp(l.GetBool(), f.boolean);
     case JpFilter::Rhs::kPath:
       if (!rightValue) return false;
       if (l.IsString() && rightValue->IsString()) return cmp(json::view(l), json::view(*rightValue));
       if (l.IsNumber() && rightValue->IsNumber()) return cmp(l.GetDouble(), rightValue->GetDouble());
-      if (l.IsBool() && rightValue->IsBool() && (op == "==" || op == "!=")) return cmp(l.GetBool(), rightValue->GetBool());
+      if (l.IsBool() && rightValue->IsBool() && (op == "==" || op == "!="))
+        return cmp(l.GetBool(), rightValue->GetBool());
       return false;
-    case JpFilter::Rhs::kNone: break;
+    case JpFilter::Rhs::kNone:
+      break;
   }
   return false;
 }
@@ -2867,8 +3579,15 @@ std::string humanDuration(std::chrono::nanoseconds d) {
   return std::to_string(hours / 24 / 365) + "y";
 }
 
-std::optional<std::chrono::system_clock::time_point> parseRfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM), as time.Parse(time.RFC3339) accepts it.
+namespace {
+
+struct Rfc3339 {
+  int64_t seconds = 0;  // since the Unix epoch
+  int64_t nanos = 0;
+};
+
+// YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM), as time.Parse(time.RFC3339) accepts it.
+std::optional<Rfc3339> parseRfc3339Parts(std::string_view s) {
   auto digits = [&](size_t pos, size_t n) -> std::optional<int> {
     if (pos + n > s.size()) return std::nullopt;
     int v = 0;
@@ -2908,35 +3627,73 @@ std::optional<std::chrono::system_clock::time_point> parseRfc3339(std::string_vi
   }
   if (i != s.size()) return std::nullopt;
   int64_t days = daysFromCivil(*y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d));
-  int64_t secs = days * 86400 + *h * 3600 + *mi * 60 + *se - offset;
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::seconds(secs) +
-                                                                        std::chrono::nanoseconds(nanos)));
+  return Rfc3339{days * 86400 + *h * 3600 + *mi * 60 + *se - offset, nanos};
+}
+
+constexpr int64_t kMaxDurationSeconds = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
+
+// t2 - t1 as time.Time.Sub does it: saturating at the limits of a Duration.
+std::chrono::nanoseconds saturatingSub(const Rfc3339& t2, const Rfc3339& t1) {
+  int64_t secs = t2.seconds - t1.seconds;
+  if (secs > kMaxDurationSeconds) return std::chrono::nanoseconds(std::numeric_limits<int64_t>::max());
+  if (secs < -kMaxDurationSeconds) return std::chrono::nanoseconds(std::numeric_limits<int64_t>::min());
+  return std::chrono::nanoseconds(secs * 1000000000 + (t2.nanos - t1.nanos));
+}
+
+Rfc3339 toParts(std::chrono::system_clock::time_point t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  int64_t secs = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    --secs;
+  }
+  return Rfc3339{secs, rem};
+}
+
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> parseRfc3339(std::string_view s) {
+  auto p = parseRfc3339Parts(s);
+  // system_clock counts nanoseconds: about 292 years either side of 1970.
+  if (!p || p->seconds > kMaxDurationSeconds || p->seconds < -kMaxDurationSeconds) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(p->seconds) + std::chrono::nanoseconds(p->nanos)));
 }
 
 std::string ColumnCell::text() const {
   switch (kind) {
-    case Kind::kString: return string;
-    case Kind::kInteger: return std::to_string(integer);
-    case Kind::kNumber: return goFloat(number);
-    case Kind::kBoolean: return boolean ? "true" : "false";
-    case Kind::kNull: break;
+    case Kind::kString:
+      return string;
+    case Kind::kInteger:
+      return std::to_string(integer);
+    case Kind::kNumber:
+      return goFloat(number);
+    case Kind::kBoolean:
+      return boolean ? "true" : "false";
+    case Kind::kNull:
+      break;
   }
   return "";
 }
 
 json::Value ColumnCell::toJson(json::Allocator& a) const {
   switch (kind) {
-    case Kind::kString: return json::str(string, a);
-    case Kind::kInteger: return json::Value(static_cast<int64_t>(integer));
-    case Kind::kNumber: return json::Value(number);
-    case Kind::kBoolean: return json::Value(boolean);
-    case Kind::kNull: break;
+    case Kind::kString:
+      return json::str(string, a);
+    case Kind::kInteger:
+      return json::Value(static_cast<int64_t>(integer));
+    case Kind::kNumber:
+      return json::Value(number);
+    case Kind::kBoolean:
+      return json::Value(boolean);
+    case Kind::kNull:
+      break;
   }
   return json::Value();
 }
 
-ColumnCell evaluateColumn(const PrinterColumn& column, const json::Value& obj, std::chrono::system_clock::time_point now) {
+ColumnCell evaluateColumn(const PrinterColumn& column, const json::Value& obj,
+                          std::chrono::system_clock::time_point now) {
   ColumnCell cell;
   auto found = evaluateJsonPath(obj, column.jsonPath);
   if (!found.ok() || found->empty()) return cell;
@@ -2970,10 +3727,12 @@ ColumnCell evaluateColumn(const PrinterColumn& column, const json::Value& obj, s
     if (v.IsString()) {
       cell.kind = ColumnCell::Kind::kString;
       std::string_view s = json::view(v);
-      if (s.empty() || s == "null") {
-        cell.string = "<unknown>";  // metav1.Time zero value
-      } else if (auto t = parseRfc3339(s)) {
-        cell.string = *t == parseRfc3339("0001-01-01T00:00:00Z") ? "<unknown>" : humanDuration(now - *t);
+      constexpr int64_t kZeroTime = -62135596800;  // 0001-01-01T00:00:00Z, metav1.Time's zero
+      auto t = parseRfc3339Parts(s);
+      if (s.empty() || s == "null" || (t && t->seconds == kZeroTime && t->nanos == 0)) {
+        cell.string = "<unknown>";
+      } else if (t) {
+        cell.string = humanDuration(saturatingSub(toParts(now), *t));
       } else {
         cell.string = "<invalid>";
       }
@@ -3007,7 +3766,8 @@ Status setSimpleJsonPath(json::Value& obj, std::string_view path, json::Value& v
       cur->AddMember(json::str(fields[i], a), Value(rapidjson::kObjectType), a);
       next = &(cur->MemberEnd() - 1)->value;
     } else if (!next->IsObject()) {
-      return invalidArgument("cannot set " + std::string(path) + ": " + jsonPathOf(fields, i + 1) + " is not an object");
+      return invalidArgument("cannot set " + std::string(path) + ": " + jsonPathOf(fields, i + 1) +
+                             " is not an object");
     }
     cur = next;
   }
@@ -3062,8 +3822,10 @@ const CrdVersion* CustomResourceDefinition::storageVersion() const {
 
 StatusOr<CustomResourceDefinition> parseCrd(const json::Value& in) {
   auto fail = [](const std::string& msg) {
-    return invalidArgument("CustomResourceDefinition in version \"v1\" cannot be handled as a "
-                           "CustomResourceDefinition: " + msg);
+    return invalidArgument(
+        "CustomResourceDefinition in version \"v1\" cannot be handled as a "
+        "CustomResourceDefinition: " +
+        msg);
   };
   if (!in.IsObject()) {
     return fail(std::string("json: cannot unmarshal ") + json::typeName(in) +
@@ -3137,15 +3899,15 @@ StatusOr<CustomResourceDefinition> parseCrd(const json::Value& in) {
       CrdVersion v;
       CustomResourceDefinition::Source::Version raw;
       if (!d.str(vv, "name", &v.name, kSt, kBase) || !d.boolean(vv, "served", &v.served, kSt, kBase) ||
-          !d.boolean(vv, "storage", &v.storage, kSt, kBase) || !d.boolean(vv, "deprecated", &v.deprecated, kSt, kBase) ||
+          !d.boolean(vv, "storage", &v.storage, kSt, kBase) ||
+          !d.boolean(vv, "deprecated", &v.deprecated, kSt, kBase) ||
           !d.optStr(vv, "deprecationWarning", &v.deprecationWarning, kSt, kBase) ||
           !d.object(vv, "schema", &raw.schema, kSt, kBase, "v1.CustomResourceValidation") ||
           !d.object(vv, "subresources", &raw.subresources, kSt, kBase, "v1.CustomResourceSubresources")) {
         return fail(d.error);
       }
-      if (raw.schema &&
-          !d.object(*raw.schema, "openAPIV3Schema", &raw.openAPIV3Schema, "CustomResourceValidation",
-                    "spec.versions.schema", "v1.JSONSchemaProps")) {
+      if (raw.schema && !d.object(*raw.schema, "openAPIV3Schema", &raw.openAPIV3Schema, "CustomResourceValidation",
+                                  "spec.versions.schema", "v1.JSONSchemaProps")) {
         return fail(d.error);
       }
       if (raw.subresources) {
@@ -3204,7 +3966,8 @@ StatusOr<CustomResourceDefinition> parseCrd(const json::Value& in) {
       }
       if (raw.openAPIV3Schema) {
         std::string err;
-        auto compiled = CrdVersionSchemaAccess::compile(*raw.openAPIV3Schema, "spec.versions.schema.openAPIV3Schema", &err);
+        auto compiled =
+            CrdVersionSchemaAccess::compile(*raw.openAPIV3Schema, "spec.versions.schema.openAPIV3Schema", &err);
         if (!compiled.ok()) return fail(err);
         v.schema = std::move(compiled).value();
       }
@@ -3293,7 +4056,8 @@ void nestedValueValidationRules(const Node& v, bool skipAnyOf, bool skipAllOfAny
   if (v.embeddedResource) {
     out.push_back(forbidden(child(path, "x-kubernetes-embedded-resource"), "must be false to be structural"));
   }
-  if (v.intOrString) out.push_back(forbidden(child(path, "x-kubernetes-int-or-string"), "must be false to be structural"));
+  if (v.intOrString)
+    out.push_back(forbidden(child(path, "x-kubernetes-int-or-string"), "must be false to be structural"));
   if (!v.listMapKeys.empty()) {
     out.push_back(forbidden(child(path, "x-kubernetes-list-map-keys"), "must be empty to be structural"));
   }
@@ -3315,7 +4079,8 @@ void valueValidationRules(const Node& v, bool skipAnyOf, bool skipFirstAllOfAnyO
     }
   }
   for (size_t i = 0; i < v.allOf.size(); ++i) {
-    nestedValueValidationRules(v.allOf[i], skipFirstAllOfAnyOf && i == 0, false, lvl, index(child(path, "allOf"), i), out);
+    nestedValueValidationRules(v.allOf[i], skipFirstAllOfAnyOf && i == 0, false, lvl, index(child(path, "allOf"), i),
+                               out);
   }
   for (size_t i = 0; i < v.oneOf.size(); ++i) {
     nestedValueValidationRules(v.oneOf[i], false, false, lvl, index(child(path, "oneOf"), i), out);
@@ -3332,7 +4097,8 @@ bool metadataSaysTooMuch(const Node& m) {
   bool onlyNames = false;
   if (!m.properties.empty()) {
     bool name = m.prop("name") != nullptr, generateName = m.prop("generateName") != nullptr;
-    onlyNames = (name && generateName && m.properties.size() == 2) || ((name || generateName) && m.properties.size() == 1);
+    onlyNames =
+        (name && generateName && m.properties.size() == 2) || ((name || generateName) && m.properties.size() == 1);
     if (!onlyNames) return true;
   }
   return !m.description.empty() || !m.title.empty() || m.nullable || m.hasExternalDocs || m.hasExample ||
@@ -3346,9 +4112,11 @@ bool metadataSaysTooMuch(const Node& m) {
 void structuralInvariants(const Node& s, Level lvl, const std::string& path, std::vector<Cause>& out) {
   if (s.type == "array" && !s.items) out.push_back(required(child(path, "items"), "must be specified"));
   if (s.items) structuralInvariants(*s.items, Level::kItem, child(path, "items"), out);
-  for (const auto& [k, p] : s.properties) structuralInvariants(p, Level::kField, key(child(path, "properties"), k), out);
+  for (const auto& [k, p] : s.properties)
+    structuralInvariants(p, Level::kField, key(child(path, "properties"), k), out);
   if (s.hasAp()) {
-    if (lvl == Level::kRoot) out.push_back(forbidden(child(path, "additionalProperties"), "must not be used at the root"));
+    if (lvl == Level::kRoot)
+      out.push_back(forbidden(child(path, "additionalProperties"), "must not be used at the root"));
     if (s.apSchema) structuralInvariants(*s.apSchema, Level::kField, child(path, "additionalProperties"), out);
   }
   if (s.intOrString && s.preserveUnknownFields) {
@@ -3368,7 +4136,8 @@ void structuralInvariants(const Node& s, Level lvl, const std::string& path, std
     if (s.type.empty()) {
       out.push_back(required(child(path, "type"), "must be object if x-kubernetes-embedded-resource is true"));
     } else {
-      out.push_back(invalid(child(path, "type"), goQuote(s.type), "must be object if x-kubernetes-embedded-resource is true"));
+      out.push_back(
+          invalid(child(path, "type"), goQuote(s.type), "must be object if x-kubernetes-embedded-resource is true"));
     }
   } else if (s.type.empty() && !s.intOrString && !s.preserveUnknownFields) {
     const char* detail = lvl == Level::kRoot   ? "must not be empty at the root"
@@ -3377,7 +4146,8 @@ void structuralInvariants(const Node& s, Level lvl, const std::string& path, std
     out.push_back(required(child(path, "type"), detail));
   }
   if (s.embeddedResource && s.hasAp()) {
-    out.push_back(forbidden(child(path, "additionalProperties"), "must not be used if x-kubernetes-embedded-resource is set"));
+    out.push_back(
+        forbidden(child(path, "additionalProperties"), "must not be used if x-kubernetes-embedded-resource is set"));
   }
   if (lvl == Level::kRoot && !s.type.empty() && s.type != "object") {
     out.push_back(invalid(child(path, "type"), goQuote(s.type), "must be object at the root"));
@@ -3392,10 +4162,12 @@ void structuralInvariants(const Node& s, Level lvl, const std::string& path, std
   }
   if (const Node* m = s.prop("metadata")) {
     std::string mp = key(child(path, "properties"), "metadata");
-    if (checkMetadata && m->type != "object") out.push_back(invalid(child(mp, "type"), goQuote(m->type), "must be object"));
+    if (checkMetadata && m->type != "object")
+      out.push_back(invalid(child(mp, "type"), goQuote(m->type), "must be object"));
     if (lvl == Level::kRoot && metadataSaysTooMuch(*m)) {
-      out.push_back(forbidden(mp, "must not specify anything other than name and generateName, but metadata is "
-                                  "implicitly specified"));
+      out.push_back(forbidden(mp,
+                              "must not specify anything other than name and generateName, but metadata is "
+                              "implicitly specified"));
     }
   }
   if (s.embeddedResource && !s.preserveUnknownFields && s.properties.empty()) {
@@ -3433,9 +4205,12 @@ void vvCompleteness(const Node& v, const Node* s, const std::string& sPath, cons
     return;
   }
   if (v.notSchema) nestedCompleteness(*v.notSchema, s, sPath, child(vPath, "not"), out);
-  for (size_t i = 0; i < v.allOf.size(); ++i) nestedCompleteness(v.allOf[i], s, sPath, index(child(vPath, "allOf"), i), out);
-  for (size_t i = 0; i < v.anyOf.size(); ++i) nestedCompleteness(v.anyOf[i], s, sPath, index(child(vPath, "anyOf"), i), out);
-  for (size_t i = 0; i < v.oneOf.size(); ++i) nestedCompleteness(v.oneOf[i], s, sPath, index(child(vPath, "oneOf"), i), out);
+  for (size_t i = 0; i < v.allOf.size(); ++i)
+    nestedCompleteness(v.allOf[i], s, sPath, index(child(vPath, "allOf"), i), out);
+  for (size_t i = 0; i < v.anyOf.size(); ++i)
+    nestedCompleteness(v.anyOf[i], s, sPath, index(child(vPath, "anyOf"), i), out);
+  for (size_t i = 0; i < v.oneOf.size(); ++i)
+    nestedCompleteness(v.oneOf[i], s, sPath, index(child(vPath, "oneOf"), i), out);
 }
 
 // ValidateStructural: invariants plus completeness, sorted by their text as upstream does.
@@ -3493,17 +4268,20 @@ struct SchemaRules {
   }
 };
 
-void openApiRules(const Node& s, const std::string& path, const SchemaRules& rules, bool isRoot, std::vector<Cause>& out) {
+void openApiRules(const Node& s, const std::string& path, const SchemaRules& rules, bool isRoot,
+                  std::vector<Cause>& out) {
   static const std::vector<std::string> kTypes = {"array", "boolean", "integer", "number", "object", "string"};
   // specStandardValidatorV3.validate
-  if (!s.type.empty() && !contains(kTypes, s.type)) out.push_back(notSupported(child(path, "type"), goQuote(s.type), kTypes));
+  if (!s.type.empty() && !contains(kTypes, s.type))
+    out.push_back(notSupported(child(path, "type"), goQuote(s.type), kTypes));
   if (s.defaultValue && !rules.allowDefaults) {
     std::string detail = "must not be set";
     if (!rules.disallowDefaultsReason.empty()) detail += " " + rules.disallowDefaultsReason;
     out.push_back(forbidden(child(path, "default"), detail));
   }
   if (s.hasId) out.push_back(forbidden(child(path, "id"), "id is not supported"));
-  if (s.hasAdditionalItems) out.push_back(forbidden(child(path, "additionalItems"), "additionalItems is not supported"));
+  if (s.hasAdditionalItems)
+    out.push_back(forbidden(child(path, "additionalItems"), "additionalItems is not supported"));
   if (s.hasPatternProperties) {
     out.push_back(forbidden(child(path, "patternProperties"), "patternProperties is not supported"));
   }
@@ -3526,7 +4304,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
   }
   if (s.hasAp()) {
     if (!s.properties.empty() && s.ap != Node::Ap::kTrue) {
-      out.push_back(forbidden(child(path, "additionalProperties"), "additionalProperties and properties are mutual exclusive"));
+      out.push_back(
+          forbidden(child(path, "additionalProperties"), "additionalProperties and properties are mutual exclusive"));
     }
     SchemaRules sub = rules.insideResourceMeta
                           ? rules.withForbiddenDefaults("inside additionalProperties applying to object metadata")
@@ -3542,9 +4321,12 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
     openApiRules(p, key(child(path, "properties"), k), sub, false, out);
   }
   if (s.notSchema) openApiRules(*s.notSchema, child(path, "not"), rules, false, out);
-  for (size_t i = 0; i < s.allOf.size(); ++i) openApiRules(s.allOf[i], index(child(path, "allOf"), i), rules, false, out);
-  for (size_t i = 0; i < s.oneOf.size(); ++i) openApiRules(s.oneOf[i], index(child(path, "oneOf"), i), rules, false, out);
-  for (size_t i = 0; i < s.anyOf.size(); ++i) openApiRules(s.anyOf[i], index(child(path, "anyOf"), i), rules, false, out);
+  for (size_t i = 0; i < s.allOf.size(); ++i)
+    openApiRules(s.allOf[i], index(child(path, "allOf"), i), rules, false, out);
+  for (size_t i = 0; i < s.oneOf.size(); ++i)
+    openApiRules(s.oneOf[i], index(child(path, "oneOf"), i), rules, false, out);
+  for (size_t i = 0; i < s.anyOf.size(); ++i)
+    openApiRules(s.anyOf[i], index(child(path, "anyOf"), i), rules, false, out);
   if (s.items) openApiRules(*s.items, child(path, "items"), rules, false, out);
   for (size_t i = 0; i < s.itemsArray.size(); ++i) {
     openApiRules(s.itemsArray[i], index(child(path, "items"), i), rules, false, out);
@@ -3557,7 +4339,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
     if (s.type.empty()) {
       out.push_back(required(child(path, "type"), "must be object if x-kubernetes-map-type is specified"));
     } else {
-      out.push_back(invalid(child(path, "type"), goQuote(s.type), "must be object if x-kubernetes-map-type is specified"));
+      out.push_back(
+          invalid(child(path, "type"), goQuote(s.type), "must be object if x-kubernetes-map-type is specified"));
     }
   }
   if (s.mapType && *s.mapType != "atomic" && *s.mapType != "granular") {
@@ -3567,7 +4350,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
     if (s.type.empty()) {
       out.push_back(required(child(path, "type"), "must be array if x-kubernetes-list-type is specified"));
     } else {
-      out.push_back(invalid(child(path, "type"), goQuote(s.type), "must be array if x-kubernetes-list-type is specified"));
+      out.push_back(
+          invalid(child(path, "type"), goQuote(s.type), "must be array if x-kubernetes-list-type is specified"));
     }
   } else if (s.listType && *s.listType == "set" && s.items) {
     const Node& is = *s.items;
@@ -3587,7 +4371,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
   }
   if (!s.listMapKeys.empty()) {
     if (!s.listType) {
-      out.push_back(required(child(path, "x-kubernetes-list-type"), "must be map if x-kubernetes-list-map-keys is non-empty"));
+      out.push_back(
+          required(child(path, "x-kubernetes-list-type"), "must be map if x-kubernetes-list-map-keys is non-empty"));
     } else if (*s.listType != "map") {
       out.push_back(invalid(child(path, "x-kubernetes-list-type"), goQuote(*s.listType),
                             "must be map if x-kubernetes-list-map-keys is non-empty"));
@@ -3599,7 +4384,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
   };
   if (s.listType && *s.listType == "map") {
     if (s.listMapKeys.empty()) {
-      out.push_back(required(child(path, "x-kubernetes-list-map-keys"), "must not be empty if x-kubernetes-list-type is map"));
+      out.push_back(
+          required(child(path, "x-kubernetes-list-map-keys"), "must not be empty if x-kubernetes-list-type is map"));
     }
     if (!s.items && !s.itemsIsArray) {
       out.push_back(required(child(path, "items"), "must have a schema if x-kubernetes-list-type is map"));
@@ -3618,7 +4404,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
         if (const Node* p = s.items->prop(k)) {
           if (p->type == "array" || p->type == "object") {
             // Upstream reports the items' type as the bad value (sic).
-            out.push_back(invalid(child(key(child(child(path, "items"), "properties"), k), "type"), goQuote(s.items->type),
+            out.push_back(invalid(child(key(child(child(path, "items"), "properties"), k), "type"),
+                                  goQuote(s.items->type),
                                   "must be a scalar type if parent array's x-kubernetes-list-type is map"));
           }
         } else {
@@ -3626,7 +4413,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
                                 "entries must all be names of item properties"));
         }
         if (!seen.insert(k).second) {
-          out.push_back(invalid(child(path, "x-kubernetes-list-map-keys"), renderKeys(), "must not contain duplicate entries"));
+          out.push_back(
+              invalid(child(path, "x-kubernetes-list-map-keys"), renderKeys(), "must not contain duplicate entries"));
         }
       }
     }
@@ -3635,7 +4423,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
   if (s.items && s.listType && (*s.listType == "set" || *s.listType == "map")) {
     std::string ip = child(path, "items");
     if (s.items->nullable) {
-      out.push_back(forbidden(child(ip, "nullable"), "cannot be nullable when x-kubernetes-list-type is " + *s.listType));
+      out.push_back(
+          forbidden(child(ip, "nullable"), "cannot be nullable when x-kubernetes-list-type is " + *s.listType));
     }
     if (*s.listType == "map") {
       for (const auto& k : s.listMapKeys) {
@@ -3648,7 +4437,8 @@ void openApiRules(const Node& s, const std::string& path, const SchemaRules& rul
                                  "required property"));
         }
         if (p->nullable) {
-          out.push_back(forbidden(child(pp, "nullable"), "this property is in x-kubernetes-list-map-keys, so it cannot be nullable"));
+          out.push_back(forbidden(child(pp, "nullable"),
+                                  "this property is in x-kubernetes-list-map-keys, so it cannot be nullable"));
         }
       }
     }
@@ -3726,7 +4516,8 @@ std::optional<std::string> structuralInitError(const Node& s) {
       if (auto e = structuralInitError(x)) return e;
     }
   }
-  if (s.preserveExplicitFalse) return "internal error: 'x-kubernetes-preserve-unknown-fields' must be true or undefined";
+  if (s.preserveExplicitFalse)
+    return "internal error: 'x-kubernetes-preserve-unknown-fields' must be true or undefined";
   if (s.itemsIsArray) return "OpenAPIV3Schema 'items' must be a schema, but is an array";
   if (s.items) {
     if (auto e = structuralInitError(*s.items)) return e;
@@ -3753,26 +4544,29 @@ void validateValidation(const Node& root, bool statusEnabled, const std::string&
     // Walk the fields in JSONSchemaProps order; the first non-zero one decides.
     bool disallowedBeforeType = root.hasId || root.hasSchemaUri || root.hasRef;
     bool disallowedAfterType = root.defaultValue || !root.enumValues.empty() || root.hasEnum || root.maxProperties ||
-                               root.minProperties || !root.allOf.empty() || !root.oneOf.empty() || !root.anyOf.empty() ||
-                               root.notSchema || root.hasAp() || root.hasPatternProperties || root.hasDependencies ||
-                               root.hasAdditionalItems || root.hasDefinitions || root.nullable || root.embeddedResource ||
-                               root.intOrString || root.hasListMapKeys || root.listType || root.mapType;
+                               root.minProperties || !root.allOf.empty() || !root.oneOf.empty() ||
+                               !root.anyOf.empty() || root.notSchema || root.hasAp() || root.hasPatternProperties ||
+                               root.hasDependencies || root.hasAdditionalItems || root.hasDefinitions ||
+                               root.nullable || root.embeddedResource || root.intOrString || root.hasListMapKeys ||
+                               root.listType || root.mapType;
     std::string rendered = root.src ? goJson(*root.src) : "null";
     if (disallowedBeforeType) {
       out.push_back(invalid(p, rendered,
                             "only " + std::string(kAllowedAtRoot) +
                                 " fields are allowed at the root of the schema if the status subresource is enabled"));
     } else if (!root.type.empty() && root.type != "object") {
-      out.push_back(invalid(child(fldPath, "openAPIV3Schema.type"), goQuote(root.type),
-                            "only \"object\" is allowed as the type at the root of the schema if the status subresource "
-                            "is enabled"));
+      out.push_back(
+          invalid(child(fldPath, "openAPIV3Schema.type"), goQuote(root.type),
+                  "only \"object\" is allowed as the type at the root of the schema if the status subresource "
+                  "is enabled"));
     } else if (disallowedAfterType) {
       out.push_back(invalid(p, rendered,
                             "only " + std::string(kAllowedAtRoot) +
                                 " fields are allowed at the root of the schema if the status subresource is enabled"));
     }
   }
-  if (root.nullable) out.push_back(forbidden(child(fldPath, "openAPIV3Schema.nullable"), "nullable cannot be true at the root"));
+  if (root.nullable)
+    out.push_back(forbidden(child(fldPath, "openAPIV3Schema.nullable"), "nullable cannot be true at the root"));
   auto initError = structuralInitError(root);
   if (!initError) {
     auto structural = validateStructural(root, p);
@@ -3794,7 +4588,8 @@ void validateSimpleJsonPath(std::string_view s, const std::string& path, std::ve
   }
 }
 
-void validateSubresources(const std::optional<ScaleSubresource>& scale, const std::string& path, std::vector<Cause>& out) {
+void validateSubresources(const std::optional<ScaleSubresource>& scale, const std::string& path,
+                          std::vector<Cause>& out) {
   if (!scale) return;
   auto check = [&](const std::string& value, const char* field, std::string_view prefix, const char* msg) {
     std::string fp = child(path, field);
@@ -3821,7 +4616,8 @@ void validateSubresources(const std::optional<ScaleSubresource>& scale, const st
 
 void validateColumn(const PrinterColumn& c, const std::string& path, std::vector<Cause>& out) {
   static const std::vector<std::string> kTypes = {"boolean", "date", "integer", "number", "string"};
-  static const std::vector<std::string> kFormats = {"byte", "date", "date-time", "double", "float", "int32", "int64", "password"};
+  static const std::vector<std::string> kFormats = {"byte",  "date",  "date-time", "double",
+                                                    "float", "int32", "int64",     "password"};
   if (c.name.empty()) out.push_back(required(child(path, "name"), ""));
   std::string typesMsg = "must be one of " + joinStrings(kTypes, ",");
   if (c.type.empty()) {
@@ -3854,14 +4650,16 @@ void validateNames(const CrdNames& n, const std::string& path, std::vector<Cause
   check(n.listKind, "listKind", true);
   for (size_t i = 0; i < n.shortNames.size(); ++i) {
     auto errs = isDns1035Label(n.shortNames[i]);
-    if (!errs.empty()) out.push_back(invalid(index(child(path, "shortNames"), i), goQuote(n.shortNames[i]), joinStrings(errs, ",")));
+    if (!errs.empty())
+      out.push_back(invalid(index(child(path, "shortNames"), i), goQuote(n.shortNames[i]), joinStrings(errs, ",")));
   }
   if (!n.kind.empty() && n.kind == n.listKind) {
     out.push_back(invalid(child(path, "listKind"), goQuote(n.listKind), "kind and listKind may not be the same"));
   }
   for (size_t i = 0; i < n.categories.size(); ++i) {
     auto errs = isDns1035Label(n.categories[i]);
-    if (!errs.empty()) out.push_back(invalid(index(child(path, "categories"), i), goQuote(n.categories[i]), joinStrings(errs, ",")));
+    if (!errs.empty())
+      out.push_back(invalid(index(child(path, "categories"), i), goQuote(n.categories[i]), joinStrings(errs, ",")));
   }
 }
 
@@ -3878,7 +4676,8 @@ std::vector<std::string> deprecationWarningErrors(bool deprecated, const std::op
     char32_t r = decodeRune(*w, i, &sz, &ok);
     if (!ok) valid = false;
     if (ok && (r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0))) {
-      errs.push_back("must only contain printable UTF-8 characters; control character found at index " + std::to_string(i));
+      errs.push_back("must only contain printable UTF-8 characters; control character found at index " +
+                     std::to_string(i));
       break;
     }
     if (ok && !goIsPrint(r)) {
@@ -3919,8 +4718,10 @@ std::string renderVersions(const CustomResourceDefinition& crd, const CustomReso
       out += "null";
     }
     out += ",\"Schema\":" + (!schemasMoved && raw.schema ? goJson(*raw.schema) : std::string("null"));
-    out += ",\"Subresources\":" + (!subresourcesMoved && raw.subresources ? goJson(*raw.subresources) : std::string("null"));
-    out += ",\"AdditionalPrinterColumns\":" + (!columnsMoved && raw.columnsRaw ? goJson(*raw.columnsRaw) : std::string("null"));
+    out += ",\"Subresources\":" +
+           (!subresourcesMoved && raw.subresources ? goJson(*raw.subresources) : std::string("null"));
+    out += ",\"AdditionalPrinterColumns\":" +
+           (!columnsMoved && raw.columnsRaw ? goJson(*raw.columnsRaw) : std::string("null"));
     out += ",\"SelectableFields\":" + (raw.selectableFields ? goJson(*raw.selectableFields) : std::string("null"));
     out += "}";
   }
@@ -3990,7 +4791,8 @@ std::vector<Cause> validateCrd(const CustomResourceDefinition& crd) {
   }
   bool versionsRaw = src.versions.size() == n;
   if (!versionsRaw) sameSchema = sameSub = sameColumns = false;
-  const CustomResourceDefinition::Source::Version* top = sameSchema || sameSub || sameColumns ? &src.versions[0] : nullptr;
+  const CustomResourceDefinition::Source::Version* top =
+      sameSchema || sameSub || sameColumns ? &src.versions[0] : nullptr;
   bool topHasSchema = sameSchema && top->openAPIV3Schema;
   bool anyPerVersionSub = false;
   if (!sameSub && versionsRaw) {
@@ -4017,7 +4819,8 @@ std::vector<Cause> validateCrd(const CustomResourceDefinition& crd) {
     }
   }
   if (hasDefaults && crd.preserveUnknownFields) {
-    out.push_back(invalid("spec.preserveUnknownFields", "true", "must be false in order to use defaults in the schema"));
+    out.push_back(
+        invalid("spec.preserveUnknownFields", "true", "must be false in order to use defaults in the schema"));
   }
 
   int storage = 0;
@@ -4037,7 +4840,8 @@ std::vector<Cause> validateCrd(const CustomResourceDefinition& crd) {
       out.push_back(invalid(child(vp, "deprecationWarning"), rendered, e));
     }
     if (!sameSchema && versionsRaw && src.versions[i].openAPIV3Schema) {
-      if (const Node* r = CrdVersionSchemaAccess::root(v.schema)) validateValidation(*r, statusFor(i), child(vp, "schema"), out);
+      if (const Node* r = CrdVersionSchemaAccess::root(v.schema))
+        validateValidation(*r, statusFor(i), child(vp, "schema"), out);
     }
     if (!sameSub && versionsRaw) validateSubresources(src.versions[i].scale, child(vp, "subresources"), out);
     if (!sameColumns && versionsRaw) {
@@ -4061,7 +4865,8 @@ std::vector<Cause> validateCrd(const CustomResourceDefinition& crd) {
   if (crd.names.listKind.empty()) out.push_back(required("spec.names.listKind", ""));
   validateNames(crd.names, "spec.names", out);
   if (topHasSchema) {
-    if (const Node* r = CrdVersionSchemaAccess::root(crd.versions[0].schema)) validateValidation(*r, anyStatus, "spec.validation", out);
+    if (const Node* r = CrdVersionSchemaAccess::root(crd.versions[0].schema))
+      validateValidation(*r, anyStatus, "spec.validation", out);
   }
   if (sameSub && top) validateSubresources(top->scale, "spec.subresources", out);
   if (sameColumns && top) {
@@ -4073,7 +4878,8 @@ std::vector<Cause> validateCrd(const CustomResourceDefinition& crd) {
   // conversion (internal field names: webhookClientConfig, conversionReviewVersions)
   const std::string& strategy = crd.conversionStrategy;
   if (strategy != "None" && crd.preserveUnknownFields) {
-    out.push_back(invalid("spec.conversion.strategy", goQuote(strategy), "must be None if spec.preserveUnknownFields is true"));
+    out.push_back(
+        invalid("spec.conversion.strategy", goQuote(strategy), "must be None if spec.preserveUnknownFields is true"));
   }
   if (strategy.empty()) {
     out.push_back(required("spec.conversion.strategy", ""));
@@ -4109,12 +4915,14 @@ std::vector<Cause> validateCrd(const CustomResourceDefinition& crd) {
           goJsonString(rendered, src.reviewVersions[i]);
         }
         rendered += "]";
-        out.push_back(invalid("spec.conversion.conversionReviewVersions", rendered, "must include at least one of v1, v1beta1"));
+        out.push_back(
+            invalid("spec.conversion.conversionReviewVersions", rendered, "must include at least one of v1, v1beta1"));
       }
     }
   } else if (strategy == "None") {
     if (src.clientConfig) {
-      out.push_back(forbidden("spec.conversion.webhookClientConfig", "should not be set when strategy is not set to Webhook"));
+      out.push_back(
+          forbidden("spec.conversion.webhookClientConfig", "should not be set when strategy is not set to Webhook"));
     }
     if (src.reviewVersionsPresent && !src.reviewVersions.empty()) {
       out.push_back(forbidden("spec.conversion.conversionReviewVersions",
@@ -4152,16 +4960,18 @@ std::vector<Cause> validateCrd(const CustomResourceDefinition& crd) {
                              "protected groups must have approval annotation \"api-approved.kubernetes.io\", see "
                              "https://github.com/kubernetes/enhancements/pull/1111"));
     } else if (a.rfind("unapproved", 0) != 0 && !isApprovalUrl(a)) {
-      out.push_back(invalid(std::string(kField), goQuote(a),
-                            "protected groups must have approval annotation \"api-approved.kubernetes.io\" with either a "
-                            "URL or a reason starting with \"unapproved\", see "
-                            "https://github.com/kubernetes/enhancements/pull/1111"));
+      out.push_back(
+          invalid(std::string(kField), goQuote(a),
+                  "protected groups must have approval annotation \"api-approved.kubernetes.io\" with either a "
+                  "URL or a reason starting with \"unapproved\", see "
+                  "https://github.com/kubernetes/enhancements/pull/1111"));
     }
   }
   if (crd.preserveUnknownFields) {
-    out.push_back(invalid("spec.preserveUnknownFields", "true",
-                          "cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema "
-                          "instead"));
+    out.push_back(
+        invalid("spec.preserveUnknownFields", "true",
+                "cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema "
+                "instead"));
   }
   return out;
 }
@@ -4217,8 +5027,9 @@ json::Document crdStatus(const CustomResourceDefinition& crd, const AcceptedName
   Value conditions(rapidjson::kArrayType);
   Value namesAccepted = namesOk ? condition("NamesAccepted", true, "NoConflicts", "no conflicts found")
                                 : condition("NamesAccepted", false, reason, message);
-  Value established = namesOk ? condition("Established", true, "InitialNamesAccepted", "the initial names have been accepted")
-                              : condition("Established", false, "NotAccepted", "not all names are accepted");
+  Value established =
+      namesOk ? condition("Established", true, "InitialNamesAccepted", "the initial names have been accepted")
+              : condition("Established", false, "NotAccepted", "not all names are accepted");
   conditions.PushBack(namesAccepted, a);
   conditions.PushBack(established, a);
   json::setMember(d, "conditions", conditions, a);

@@ -12,6 +12,7 @@ struct CustomResources::Compiled {
   ResourceType type;
   std::vector<PrinterColumn> columns;
   std::optional<CustomResources::Scale> scale;
+  std::optional<CrdVersionSchema> schema;
 };
 
 namespace {
@@ -39,10 +40,32 @@ CustomResources::CustomResources(std::shared_ptr<ResourceRegistry> registry, std
 
 CustomResources::~CustomResources() = default;
 
+namespace {
+void fillInvalid(ErrorDetails& d, const std::string& group, const std::string& kind, const std::string& name,
+                 const std::vector<Cause>& causes) {
+  d.code = 422;
+  d.reason = "Invalid";
+  d.group = group;
+  d.kind = kind;
+  d.name = name;
+  d.causes.clear();
+  for (const auto& c : causes) d.causes.push_back(StatusCause{c.type, c.message, c.field});
+}
+}  // namespace
+
 Status CustomResources::validateDefinition(const json::Value& crd, ErrorDetails& details) const {
-  (void)crd;
-  (void)details;
-  return Status::ok();
+  const json::Value* meta = json::find(crd, "metadata");
+  std::string name = meta ? std::string(json::getString(*meta, "name")) : "";
+  auto parsed = parseCrd(crd);
+  if (!parsed.ok()) {
+    details.code = 400;
+    details.reason = "BadRequest";
+    return parsed.status();
+  }
+  auto causes = validateCrd(*parsed);
+  if (causes.empty()) return Status::ok();
+  fillInvalid(details, "apiextensions.k8s.io", "CustomResourceDefinition", name, causes);
+  return invalidStatus("apiextensions.k8s.io", "CustomResourceDefinition", name, causes);
 }
 
 void CustomResources::onWrite(const ResourceType& type, const std::string& objectJson) {
@@ -117,6 +140,11 @@ void CustomResources::registerCrd(const json::Value& crd, bool updateStatus) {
           pc.priority = pr && pr->IsInt() ? pr->GetInt() : 0;
           c->columns.push_back(std::move(pc));
         }
+      }
+      if (const json::Value* sch = json::findPath(v, {"schema", "openAPIV3Schema"})) {
+        auto compiledSchema = CrdVersionSchema::compile(*sch);
+        if (compiledSchema.ok()) c->schema = std::move(compiledSchema).value();
+        else log::warn("CRD schema not compiled", {{"crd", crdName}, {"error", compiledSchema.status().message()}});
       }
       compiled.push_back(std::move(c));
     }
@@ -209,10 +237,24 @@ void CustomResources::unregister(const std::string& crdName) {
 }
 
 Status CustomResources::validateObject(const ResourceType& type, json::Document& obj, ErrorDetails& details) const {
-  (void)type;
-  (void)obj;
-  (void)details;
-  return Status::ok();
+  if (type.group == "apiextensions.k8s.io" && type.plural == "customresourcedefinitions") {
+    return validateDefinition(obj, details);
+  }
+  if (!type.custom) return Status::ok();
+  std::shared_ptr<const Compiled> c;
+  {
+    std::lock_guard lk(mu_);
+    auto it = versions_.find(key(type.group, type.version, type.plural));
+    if (it != versions_.end()) c = it->second;
+  }
+  if (!c || !c->schema) return Status::ok();
+  c->schema->normalize(obj, obj.GetAllocator());
+  auto causes = c->schema->validate(obj);
+  if (causes.empty()) return Status::ok();
+  const json::Value* meta = json::find(obj, "metadata");
+  std::string name = meta ? std::string(json::getString(*meta, "name")) : "";
+  fillInvalid(details, type.group, type.kind, name, causes);
+  return invalidStatus(type.group, type.kind, name, causes);
 }
 
 std::vector<PrinterColumn> CustomResources::columnsFor(const ResourceType& type) const {

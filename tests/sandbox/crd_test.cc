@@ -9,11 +9,17 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "kubeop/core/json.h"
 #include "kubeop/core/yaml.h"
+#include "test_paths.h"
 
 namespace kubeop::sandbox {
 namespace {
@@ -305,6 +311,14 @@ CrdVersionSchema fieldSchema(std::string_view fragment) {
   return s.ok() ? std::move(s).value() : CrdVersionSchema();
 }
 
+// A row of a validation table: the schema of property `f`, a value for it, the causes.
+struct ValidationCase {
+  const char* rule;
+  const char* schema;  // the schema of property `f`, flow YAML
+  const char* value;   // JSON of f
+  std::vector<std::string> causes;
+};
+
 // ---------------------------------------------------------------------------------------------
 // 1. CRD creation
 
@@ -384,17 +398,21 @@ TEST(CrdTest, RefusesInvalidDefinitionsWithTheApiserversCauses) {
        [](json::Document& d) { setAt(d, "spec.scope", "Global"); },
        {R"(spec.scope: Unsupported value: "Global": supported values: "Cluster", "Namespaced")"}},
       {"spec.scope is required", [](json::Document& d) { removeAt(d, "spec.scope"); }, {"spec.scope: Required value"}},
-      {"version names are DNS-1035 labels", [](json::Document& d) { setAt(d, "spec.versions.0.name", "V1"); },
+      {"version names are DNS-1035 labels",
+       [](json::Document& d) { setAt(d, "spec.versions.0.name", "V1"); },
        {R"(spec.versions[0].name: Invalid value: "V1": )" + dns1035}},
       {"every version needs a schema (requireOpenAPISchema)",
        [](json::Document& d) { removeAt(d, "spec.versions.0.schema"); },
        {"spec.versions[0].schema.openAPIV3Schema: Required value"}},
       {"names.kind is required; singular and listKind default from it",
        [](json::Document& d) { removeAt(d, "spec.names.kind"); },
-       {"spec.names.singular: Required value", "spec.names.kind: Required value", "spec.names.listKind: Required value"}},
-      {"kind and listKind may not be the same", [](json::Document& d) { setAt(d, "spec.names.listKind", "Widget"); },
+       {"spec.names.singular: Required value", "spec.names.kind: Required value",
+        "spec.names.listKind: Required value"}},
+      {"kind and listKind may not be the same",
+       [](json::Document& d) { setAt(d, "spec.names.listKind", "Widget"); },
        {R"(spec.names.listKind: Invalid value: "Widget": kind and listKind may not be the same)"}},
-      {"short names are DNS-1035 labels", [](json::Document& d) { setAt(d, "spec.names.shortNames", "[w_1]"); },
+      {"short names are DNS-1035 labels",
+       [](json::Document& d) { setAt(d, "spec.names.shortNames", "[w_1]"); },
        {R"(spec.names.shortNames[0]: Invalid value: "w_1": )" + dns1035}},
       {"protected groups need the api-approved annotation (validateAPIApproval)",
        [](json::Document& d) {
@@ -421,16 +439,21 @@ TEST(CrdTest, RefusesInvalidDefinitionsWithTheApiserversCauses) {
          setAt(d, "spec.versions.0.subresources",
                "{scale: {specReplicasPath: .status.replicas, statusReplicasPath: .status.replicas}}");
        },
-       {R"(spec.subresources.scale.specReplicasPath: Invalid value: ".status.replicas": should be a json path under .spec)"}},
+       {R"(spec.subresources.scale.specReplicasPath: Invalid value: ".status.replicas": )"
+        "should be a json path under .spec"}},
       {"scale.statusReplicasPath is required",
-       [](json::Document& d) { setAt(d, "spec.versions.0.subresources", "{scale: {specReplicasPath: .spec.replicas}}"); },
+       [](json::Document& d) {
+         setAt(d, "spec.versions.0.subresources", "{scale: {specReplicasPath: .spec.replicas}}");
+       },
        {"spec.subresources.scale.statusReplicasPath: Required value"}},
       {"printer columns: type from a fixed list, JSONPath starting with a dot",
        [](json::Document& d) {
          setAt(d, "spec.versions.0.additionalPrinterColumns", "[{name: Size, type: float, jsonPath: spec.size}]");
        },
-       {R"(spec.additionalPrinterColumns[0].type: Invalid value: "float": must be one of boolean,date,integer,number,string)",
-        R"(spec.additionalPrinterColumns[0].JSONPath: Invalid value: "spec.size": must be a simple json path starting with .)"}},
+       {R"(spec.additionalPrinterColumns[0].type: Invalid value: "float": )"
+        "must be one of boolean,date,integer,number,string",
+        R"(spec.additionalPrinterColumns[0].JSONPath: Invalid value: "spec.size": )"
+        "must be a simple json path starting with ."}},
       {"printer columns need a name and a jsonPath",
        [](json::Document& d) { setAt(d, "spec.versions.0.additionalPrinterColumns", "[{type: string}]"); },
        {"spec.additionalPrinterColumns[0].name: Required value",
@@ -447,19 +470,25 @@ TEST(CrdTest, RefusesInvalidDefinitionsWithTheApiserversCauses) {
       {"every field has a type unless int-or-string or preserve-unknown-fields",
        schema("{type: object, properties: {spec: {properties: {size: {type: integer}}}}}"),
        {at(".properties[spec].type: Required value: must not be empty for specified object fields")}},
-      {"array items need a type", schema("{type: object, properties: {list: {type: array, items: {}}}}"),
+      {"array items need a type",
+       schema("{type: object, properties: {list: {type: array, items: {}}}}"),
        {at(".properties[list].items.type: Required value: must not be empty for specified array items")}},
-      {"arrays need items", schema("{type: object, properties: {list: {type: array}}}"),
+      {"arrays need items",
+       schema("{type: object, properties: {list: {type: array}}}"),
        {at(".properties[list].items: Required value: must be specified")}},
-      {"the root is an object", schema("{type: array, items: {type: string}}"),
+      {"the root is an object",
+       schema("{type: array, items: {type: string}}"),
        {at(".type: Invalid value: \"array\": must be object at the root")}},
-      {"the root needs a type", schema("{properties: {a: {type: string}}}"),
+      {"the root needs a type",
+       schema("{properties: {a: {type: string}}}"),
        {at(".type: Required value: must not be empty at the root")}},
       {"additionalProperties and properties are mutually exclusive",
        schema("{type: object, properties: {m: {type: object, properties: {a: {type: string}}, "
               "additionalProperties: {type: string}}}}"),
-       {at(".properties[m].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive")}},
-      {"additionalProperties is forbidden at the root", schema("{type: object, additionalProperties: {type: string}}"),
+       {at(".properties[m].additionalProperties: Forbidden: additionalProperties and properties are mutual "
+           "exclusive")}},
+      {"additionalProperties is forbidden at the root",
+       schema("{type: object, additionalProperties: {type: string}}"),
        {at(".additionalProperties: Forbidden: must not be used at the root")}},
       {"metadata may only restrict name and generateName",
        schema("{type: object, properties: {metadata: {type: object, properties: {labels: {type: object}}}}}"),
@@ -472,7 +501,8 @@ TEST(CrdTest, RefusesInvalidDefinitionsWithTheApiserversCauses) {
        schema("{type: object, properties: {x: {type: object, allOf: [{properties: {metadata: {}}}]}}}"),
        {at(".properties[x].allOf[0].properties[metadata]: Forbidden: must not be specified in a nested context")}},
       {"fields named in anyOf must exist in the structural part (completeness)",
-       schema("{type: object, properties: {spec: {type: object}}, anyOf: [{properties: {spec: {properties: {foo: {}}}}}]}"),
+       schema("{type: object, properties: {spec: {type: object}}, anyOf: [{properties: {spec: {properties: {foo: "
+              "{}}}}}]}"),
        {at(".properties[spec].properties[foo]: Required value: because it is defined in ") + kP +
         ".anyOf[0].properties[spec].properties[foo]"}},
       {"int-or-string excludes preserve-unknown-fields",
@@ -483,15 +513,18 @@ TEST(CrdTest, RefusesInvalidDefinitionsWithTheApiserversCauses) {
       {"embedded resources are objects",
        schema("{type: object, properties: {e: {type: string, x-kubernetes-embedded-resource: true, "
               "x-kubernetes-preserve-unknown-fields: true}}}"),
-       {at(".properties[e].type: Invalid value: \"string\": must be object if x-kubernetes-embedded-resource is true")}},
+       {at(".properties[e].type: Invalid value: \"string\": must be object if x-kubernetes-embedded-resource is "
+           "true")}},
       {"embedded resources declare properties or preserve unknown fields",
        schema("{type: object, properties: {e: {type: object, x-kubernetes-embedded-resource: true}}}"),
        {at(".properties[e].properties: Required value: must not be empty if x-kubernetes-embedded-resource is true "
            "without x-kubernetes-preserve-unknown-fields")}},
-      {"patterns must compile", schema("{type: object, properties: {s: {type: string, pattern: '[a-z'}}}"),
+      {"patterns must compile",
+       schema("{type: object, properties: {s: {type: string, pattern: '[a-z'}}}"),
        {at(".properties[s].pattern: Invalid value: \"[a-z\": must be a valid regular expression, but isn't: error "
            "parsing regexp: missing closing ]: `[a-z`")}},
-      {"nullable cannot be true at the root", schema("{type: object, nullable: true}"),
+      {"nullable cannot be true at the root",
+       schema("{type: object, nullable: true}"),
        {at(".nullable: Forbidden: nullable cannot be true at the root")}},
       // Defaults (pkg/apiserver/schema/defaulting/validation.go).
       {"defaults validate against their schema (kube-openapi, path \"\")",
@@ -509,7 +542,8 @@ TEST(CrdTest, RefusesInvalidDefinitionsWithTheApiserversCauses) {
        schema("{type: object, properties: {l: {type: array, uniqueItems: true, items: {type: string}}}}"),
        {at(".properties[l].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity "
            "becomes quadratic")}},
-      {"types are OpenAPI v3 types", schema("{type: object, properties: {f: {type: float}}}"),
+      {"types are OpenAPI v3 types",
+       schema("{type: object, properties: {f: {type: float}}}"),
        {at(".properties[f].type: Unsupported value: \"float\": supported values: \"array\", \"boolean\", \"integer\", "
            "\"number\", \"object\", \"string\"")}},
       {"$ref is not supported (and skips the structural checks)",
@@ -626,9 +660,9 @@ TEST(CrdTest, AcceptsProtectedGroupsWithAnApprovalUrlOrAnUnapprovedReason) {
     auto doc = fromYaml(kWidgetCrd);
     setAt(doc, "spec.group", "widgets.k8s.io");
     setAt(doc, "metadata.name", "widgets.widgets.k8s.io");
-    json::setString(json::ensureObject(json::ensureObject(doc, "metadata", doc.GetAllocator()), "annotations",
-                                       doc.GetAllocator()),
-                    "api-approved.kubernetes.io", annotation, doc.GetAllocator());
+    json::setString(
+        json::ensureObject(json::ensureObject(doc, "metadata", doc.GetAllocator()), "annotations", doc.GetAllocator()),
+        "api-approved.kubernetes.io", annotation, doc.GetAllocator());
     EXPECT_THAT(texts(validateCrd(parse(doc))), IsEmpty());
   }
 }
@@ -647,6 +681,20 @@ TEST(CrdTest, AdmitCrdReturnsTheApiserversInvalidMessage) {
             "\"Global\": supported values: \"Cluster\", \"Namespaced\"]");
   auto ok = admitCrd(fromYaml(kAppCrd));
   EXPECT_TRUE(ok.ok()) << ok.status().toString();
+}
+
+TEST(CrdTest, ReportsAnEmptySpecInTheApiserversOrder) {
+  // Seen from a real apiserver for `spec: {}`: group, scope, versions, names, then storedVersions.
+  auto r =
+      admitCrd(fromYaml("{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: "
+                        "{name: widgets.example.com}, spec: {}}"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("spec.group: Required value, spec.scope: Required value, spec.versions: Invalid value: null: "
+                        "must have exactly one version marked as storage version, spec.names.plural: Required value, "
+                        "spec.names.singular: Required value, spec.names.kind: Required value, spec.names.listKind: "
+                        "Required value, status.storedVersions: Invalid value: null: must have at least one stored "
+                        "version"));
 }
 
 TEST(CrdTest, RefusesFieldsOfTheWrongJsonTypeAsUndecodable) {
@@ -698,16 +746,128 @@ TEST(CrdTest, StatusWithholdsNamesOtherCrdsOfTheGroupAlreadyUse) {
   EXPECT_EQ(json::find(*json::find(status, "acceptedNames"), "shortNames"), nullptr);
 }
 
-TEST(CrdTest, RecordsCelRulesWithoutEvaluatingThem) {
-  // The sandbox has no CEL: rules are kept for reporting, objects they would refuse pass.
+TEST(CrdTest, RecordsCelRulesAndSkipsThoseOutsideTheSubset) {
+  // The sandbox has no CEL engine: rules outside the small subset are kept for reporting and
+  // objects they would refuse pass, as with no rule at all.
   auto s = fieldSchema(
-      "{type: object, x-kubernetes-validations: [{rule: 'self.min <= self.max', message: 'min above max'}], "
-      "properties: {min: {type: integer}, max: {type: integer}}}");
-  ASSERT_EQ(s.celRules().size(), 1u);
-  EXPECT_EQ(s.celRules()[0].rule, "self.min <= self.max");
-  EXPECT_EQ(s.celRules()[0].message, "min above max");
+      "{type: object, x-kubernetes-validations: [{rule: 'self.all(k, self[k] > 0)', message: 'all positive'}, "
+      "{rule: 'self.min <= oldSelf.min'}], additionalProperties: {type: integer}}");
+  ASSERT_EQ(s.celRules().size(), 2u);
+  EXPECT_EQ(s.celRules()[0].rule, "self.all(k, self[k] > 0)");
+  EXPECT_EQ(s.celRules()[0].message, "all positive");
   EXPECT_EQ(s.celRules()[0].schemaPath, "openAPIV3Schema.properties[f]");
-  EXPECT_THAT(texts(s.validate(fromJson(R"({"f": {"min": 5, "max": 1}})"))), IsEmpty());
+  EXPECT_THAT(texts(s.validate(fromJson(R"({"f": {"min": -5}})"))), IsEmpty());
+}
+
+TEST(CrdTest, EvaluatesTheCelSubsetWithTheApiserversWording) {
+  // pkg/apiserver/schema/cel/validation.go: `Invalid value: <detail>` with the value omitted for
+  // objects and arrays, "failed rule: <rule>" without a message, reason and fieldPath honoured,
+  // runtime errors as "<err> evaluating rule: <rule>".
+  const std::vector<ValidationCase> cases = {
+      {"kubeOP's App rule, failing",
+       "{type: object, x-kubernetes-validations: [{rule: \"self.type != 'Image' || has(self.image)\", message: "
+       "'spec.image is required when spec.type is Image'}], properties: {type: {type: string}, image: {type: string}}}",
+       R"({"type": "Image"})",
+       {"f: Invalid value: spec.image is required when spec.type is Image"}},
+      {"kubeOP's App rule, passing",
+       "{type: object, x-kubernetes-validations: [{rule: \"self.type != 'Image' || has(self.image)\"}], properties: "
+       "{type: {type: string}, image: {type: string}}}",
+       R"({"type": "Image", "image": "nginx"})",
+       {}},
+      {"no message: failed rule",
+       "{type: object, x-kubernetes-validations: [{rule: 'self.min <= self.max'}], properties: {min: {type: integer}, "
+       "max: {type: integer}}}",
+       R"({"min": 5, "max": 1})",
+       {"f: Invalid value: failed rule: self.min <= self.max"}},
+      {"scalars show their value",
+       "{type: string, x-kubernetes-validations: [{rule: \"self == 'x'\"}]}",
+       R"("y")",
+       {R"(f: Invalid value: "y": failed rule: self == 'x')"}},
+      {"reason FieldValueForbidden",
+       "{type: object, x-kubernetes-validations: [{rule: '!has(self.legacy)', message: 'legacy is gone', reason: "
+       "FieldValueForbidden}], properties: {legacy: {type: string}}}",
+       R"({"legacy": "x"})",
+       {"f: Forbidden: legacy is gone"}},
+      {"fieldPath moves the cause",
+       "{type: object, x-kubernetes-validations: [{rule: 'self.min <= self.max', message: 'max below min', fieldPath: "
+       "'.max'}], properties: {min: {type: integer}, max: {type: integer}}}",
+       R"({"min": 5, "max": 1})",
+       {"f.max: Invalid value: max below min"}},
+      {"a missing field without has() is a runtime error",
+       "{type: object, x-kubernetes-validations: [{rule: \"self.image == 'x'\"}], properties: {image: {type: string}}}",
+       "{}",
+       {R"(f: Invalid value: "object": no such key: image evaluating rule: self.image == 'x')"}},
+      {"|| absorbs an error when the other side is true",
+       "{type: object, x-kubernetes-validations: [{rule: \"self.image == 'x' || true\"}], properties: {image: {type: "
+       "string}}}",
+       "{}",
+       {}},
+      {"size() and in over lists",
+       "{type: array, items: {type: string}, x-kubernetes-validations: [{rule: \"self.size() <= 2 && !('root' in "
+       "self)\"}]}",
+       R"(["a", "root"])",
+       {R"(f: Invalid value: failed rule: self.size() <= 2 && !('root' in self))"}},
+      {"string methods",
+       "{type: string, x-kubernetes-validations: [{rule: \"self.startsWith('kubeop-') && !self.endsWith('-')\"}]}",
+       R"("kubeop-x-")",
+       {R"(f: Invalid value: "kubeop-x-": failed rule: self.startsWith('kubeop-') && !self.endsWith('-'))"}},
+      {"rules in items run per item",
+       "{type: array, items: {type: integer, x-kubernetes-validations: [{rule: 'self >= 0', message: 'negative'}]}}",
+       "[1, -2]",
+       {"f[1]: Invalid value: -2: negative"}},
+      {"rules are not run on an object with blocking errors",
+       "{type: object, x-kubernetes-validations: [{rule: 'self.min <= self.max'}], properties: {min: {type: integer}, "
+       "max: {type: integer}}}",
+       R"({"min": "5", "max": 1})",
+       {R"(f.min: Invalid value: "string": f.min in body must be of type integer: "string")",
+        "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct "
+        "the existing errors to complete validation"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.rule) + " — " + c.schema + " — " + c.value);
+    auto s = fieldSchema(c.schema);
+    EXPECT_THAT(texts(s.validate(fromJson(std::string(R"({"f": )") + c.value + "}"))), ElementsAreArray(c.causes));
+  }
+}
+
+std::string readFile(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+TEST(CrdTest, AcceptsEveryCrdKubeopShipsAndItsExampleApps) {
+  // deploy/crds is what `kubeop up` installs; the sandbox must serve all of it.
+  const auto root = std::filesystem::path(test::sourceDir());
+  std::map<std::string, CustomResourceDefinition> byKind;
+  size_t n = 0;
+  std::error_code ec;
+  std::filesystem::directory_iterator dir(root / "deploy" / "crds", ec);
+  ASSERT_FALSE(ec) << (root / "deploy" / "crds").string() << ": " << ec.message();
+  for (const auto& entry : dir) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    auto docs = yaml::parseStream(readFile(entry.path()));
+    ASSERT_TRUE(docs.ok()) << docs.status().toString();
+    for (const auto& d : *docs) {
+      auto crd = admitCrd(d.doc);
+      ASSERT_TRUE(crd.ok()) << crd.status().toString();
+      ++n;
+      byKind.emplace(crd->names.kind, std::move(crd).value());
+    }
+  }
+  EXPECT_GE(n, 1u);
+  ASSERT_TRUE(byKind.count("App"));
+  const CrdVersion* app = byKind.at("App").storageVersion();
+  ASSERT_NE(app, nullptr);
+  for (const char* example : {"docs/examples/raw-app.yaml", "examples/hello-delivery/app.yaml"}) {
+    SCOPED_TRACE(example);
+    auto obj = yaml::parseOne(readFile(root / example));
+    ASSERT_TRUE(obj.ok()) << obj.status().toString();
+    app->schema.normalize(*obj, obj->GetAllocator());
+    EXPECT_THAT(texts(app->schema.validate(*obj)), IsEmpty());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -804,8 +964,8 @@ TEST(CrdDefaultTest, DropsNullsTheSchemaNeitherAllowsNorDefaults) {
 
 TEST(CrdDefaultTest, NormalizePrunesDropsNullsThenDefaults) {
   auto s = versionSchema(kGadgetCrd, "v1");
-  auto doc = fromJson(
-      R"({"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g"},"spec":{"bogus":1,"size":null,"replicas":2}})");
+  auto doc = fromJson(R"({"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g"},)"
+                      R"("spec":{"bogus":1,"size":null,"replicas":2}})");
   s.normalize(doc, doc.GetAllocator());
   EXPECT_EQ(json::write(doc),
             R"({"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g"},"spec":{"replicas":2,)"
@@ -817,139 +977,246 @@ TEST(CrdDefaultTest, NormalizePrunesDropsNullsThenDefaults) {
 // 4. Validation: every keyword, in the apiserver's words (kube-openapi pkg/validation/validate and
 // errors, converted by kubeOpenAPIResultToFieldErrors).
 
-struct ValidationCase {
-  const char* rule;
-  const char* schema;  // the schema of property `f`, flow YAML
-  const char* value;   // JSON of f
-  std::vector<std::string> causes;
-};
-
 TEST(CrdValidationTest, ReportsEveryKeywordWithTheApiserversMessage) {
   const std::vector<ValidationCase> cases = {
       // type (typeValidator): the bad value is the type name the value has
-      {"type integer", "{type: integer}", R"("abc")",
+      {"type integer",
+       "{type: integer}",
+       R"("abc")",
        {R"(f: Invalid value: "string": f in body must be of type integer: "string")"}},
-      {"type string", "{type: string}", "[]", {R"(f: Invalid value: "array": f in body must be of type string: "array")"}},
-      {"type number", "{type: number}", "true", {R"(f: Invalid value: "boolean": f in body must be of type number: "boolean")"}},
-      {"type boolean", "{type: boolean}", "1", {R"(f: Invalid value: "integer": f in body must be of type boolean: "integer")"}},
-      {"type object", "{type: object}", R"("x")", {R"(f: Invalid value: "string": f in body must be of type object: "string")"}},
-      {"type array", "{type: array, items: {type: string}}", "{}",
+      {"type string",
+       "{type: string}",
+       "[]",
+       {R"(f: Invalid value: "array": f in body must be of type string: "array")"}},
+      {"type number",
+       "{type: number}",
+       "true",
+       {R"(f: Invalid value: "boolean": f in body must be of type number: "boolean")"}},
+      {"type boolean",
+       "{type: boolean}",
+       "1",
+       {R"(f: Invalid value: "integer": f in body must be of type boolean: "integer")"}},
+      {"type object",
+       "{type: object}",
+       R"("x")",
+       {R"(f: Invalid value: "string": f in body must be of type object: "string")"}},
+      {"type array",
+       "{type: array, items: {type: string}}",
+       "{}",
        {R"(f: Invalid value: "object": f in body must be of type array: "object")"}},
-      {"integer refuses fractions, and the range check says so too", "{type: integer}", "1.5",
+      {"integer refuses fractions, and the range check says so too",
+       "{type: integer}",
+       "1.5",
        {R"(f: Invalid value: "number": f in body must be of type integer: "number")",
         R"(<nil>: Invalid value: "": Checked value must be of type integer (default format) in f)"}},
       {"integer accepts an integral float", "{type: integer}", "2.0", {}},
       {"number accepts an integer", "{type: number}", "2", {}},
-      {"null is refused unless nullable", "{type: string}", "null",
+      {"null is refused unless nullable",
+       "{type: string}",
+       "null",
        {R"(f: Invalid value: "null": f in body must be of type string: "null")"}},
       {"nullable allows null", "{type: string, nullable: true}", "null", {}},
       // int-or-string
       {"int-or-string accepts an integer", "{x-kubernetes-int-or-string: true}", "8080", {}},
       {"int-or-string accepts a string", "{x-kubernetes-int-or-string: true}", R"("http")", {}},
-      {"int-or-string refuses the rest", "{x-kubernetes-int-or-string: true}", "true",
+      {"int-or-string refuses the rest",
+       "{x-kubernetes-int-or-string: true}",
+       "true",
        {R"(f: Invalid value: "boolean": f in body must be of type integer,string: "boolean")"}},
-      {"int-or-string refuses fractions", "{x-kubernetes-int-or-string: true}", "1.2",
+      {"int-or-string refuses fractions",
+       "{x-kubernetes-int-or-string: true}",
+       "1.2",
        {R"(f: Invalid value: "number": f in body must be of type integer,string: "number")"}},
       // enum (basicCommonValidator → field.NotSupported)
-      {"enum of strings", "{type: string, enum: [a, b]}", R"("x")", {R"(f: Unsupported value: "x": supported values: "a", "b")"}},
-      {"enum of integers lists them quoted", "{type: integer, enum: [1, 2]}", "3",
+      {"enum of strings",
+       "{type: string, enum: [a, b]}",
+       R"("x")",
+       {R"(f: Unsupported value: "x": supported values: "a", "b")"}},
+      {"enum of integers lists them quoted",
+       "{type: integer, enum: [1, 2]}",
+       "3",
        {R"(f: Unsupported value: 3: supported values: "1", "2")"}},
-      {"enum with a value of another type reports both", "{type: string, enum: [a, b]}", "true",
+      {"enum with a value of another type reports both",
+       "{type: string, enum: [a, b]}",
+       "true",
        {R"(f: Invalid value: "boolean": f in body must be of type string: "boolean")",
         R"(f: Unsupported value: true: supported values: "a", "b")"}},
       {"enum matches integers against integral floats", "{type: number, enum: [1, 2.5]}", "1.0", {}},
       // strings (stringValidator)
-      {"pattern", "{type: string, pattern: '^[a-z]+$'}", R"("ABC")",
+      {"pattern",
+       "{type: string, pattern: '^[a-z]+$'}",
+       R"("ABC")",
        {R"(f: Invalid value: "ABC": f in body should match '^[a-z]+$')"}},
       {"pattern searches, unanchored", "{type: string, pattern: '[0-9]'}", R"("abc1def")", {}},
-      {"maxLength (field.TooLong)", "{type: string, maxLength: 2}", R"("abc")", {"f: Too long: may not be more than 2 bytes"}},
+      {"maxLength (field.TooLong)",
+       "{type: string, maxLength: 2}",
+       R"("abc")",
+       {"f: Too long: may not be more than 2 bytes"}},
       {"maxLength counts characters, not bytes", "{type: string, maxLength: 3}", R"("héé")", {}},
-      {"minLength", "{type: string, minLength: 3}", R"("ab")",
+      {"minLength",
+       "{type: string, minLength: 3}",
+       R"("ab")",
        {R"(f: Invalid value: "ab": f in body should be at least 3 chars long)"}},
       // numbers (numberValidator)
-      {"minimum", "{type: integer, minimum: 0}", "-1", {"f: Invalid value: -1: f in body should be greater than or equal to 0"}},
-      {"maximum", "{type: integer, maximum: 10}", "11", {"f: Invalid value: 11: f in body should be less than or equal to 10"}},
-      {"exclusiveMinimum", "{type: integer, minimum: 0, exclusiveMinimum: true}", "0",
+      {"minimum",
+       "{type: integer, minimum: 0}",
+       "-1",
+       {"f: Invalid value: -1: f in body should be greater than or equal to 0"}},
+      {"maximum",
+       "{type: integer, maximum: 10}",
+       "11",
+       {"f: Invalid value: 11: f in body should be less than or equal to 10"}},
+      {"exclusiveMinimum",
+       "{type: integer, minimum: 0, exclusiveMinimum: true}",
+       "0",
        {"f: Invalid value: 0: f in body should be greater than 0"}},
-      {"exclusiveMaximum", "{type: integer, maximum: 10, exclusiveMaximum: true}", "10",
+      {"exclusiveMaximum",
+       "{type: integer, maximum: 10, exclusiveMaximum: true}",
+       "10",
        {"f: Invalid value: 10: f in body should be less than 10"}},
-      {"maximum of a number prints floats as Go's %v", "{type: number, maximum: 1000000}", "2500000.5",
+      {"maximum of a number prints floats as Go's %v",
+       "{type: number, maximum: 1000000}",
+       "2500000.5",
        {"f: Invalid value: 2.5000005e+06: f in body should be less than or equal to 1e+06"}},
-      {"fractional maximum", "{type: number, maximum: 1.5}", "2.5", {"f: Invalid value: 2.5: f in body should be less than or equal to 1.5"}},
-      {"multipleOf an integer", "{type: integer, multipleOf: 5}", "7", {"f: Invalid value: 7: f in body should be a multiple of 5"}},
-      {"multipleOf a fraction", "{type: number, multipleOf: 0.25}", "0.3",
+      {"fractional maximum",
+       "{type: number, maximum: 1.5}",
+       "2.5",
+       {"f: Invalid value: 2.5: f in body should be less than or equal to 1.5"}},
+      {"small floats switch to exponents below 1e-4",
+       "{type: number, maximum: 0.00001}",
+       "0.0001",
+       {"f: Invalid value: 0.0001: f in body should be less than or equal to 1e-05"}},
+      {"multipleOf an integer",
+       "{type: integer, multipleOf: 5}",
+       "7",
+       {"f: Invalid value: 7: f in body should be a multiple of 5"}},
+      {"multipleOf a fraction",
+       "{type: number, multipleOf: 0.25}",
+       "0.3",
        {"f: Invalid value: 0.3: f in body should be a multiple of 0.25"}},
-      {"a fractional multipleOf on an integer is itself reported", "{type: integer, multipleOf: 0.5}", "3",
+      {"a fractional multipleOf on an integer is itself reported",
+       "{type: integer, multipleOf: 0.5}",
+       "3",
        {R"(<nil>: Invalid value: "": MultipleOf value must be of type integer (default format) in f)"}},
-      {"format int32 bounds the value", "{type: integer, format: int32}", "2147483648",
+      {"format int32 bounds the value",
+       "{type: integer, format: int32}",
+       "2147483648",
        {R"(<nil>: Invalid value: "": Checked value must be of type integer with format int32 in f)"}},
       {"format int64 accepts int64", "{type: integer, format: int64}", "9223372036854775807", {}},
       // arrays (schemaSliceValidator)
-      {"items", "{type: array, items: {type: integer}}", R"([1, "x"])",
+      {"items",
+       "{type: array, items: {type: integer}}",
+       R"([1, "x"])",
        {R"(f[1]: Invalid value: "string": f[1] in body must be of type integer: "string")"}},
-      {"minItems", "{type: array, minItems: 2, items: {type: integer}}", "[1]",
+      {"minItems",
+       "{type: array, minItems: 2, items: {type: integer}}",
+       "[1]",
        {"f: Invalid value: 1: f in body should have at least 2 items"}},
-      {"maxItems (field.TooMany)", "{type: array, maxItems: 2, items: {type: integer}}", "[1, 2, 3]",
+      {"maxItems (field.TooMany)",
+       "{type: array, maxItems: 2, items: {type: integer}}",
+       "[1, 2, 3]",
        {"f: Too many: 3: must have at most 2 items"}},
-      {"uniqueItems", "{type: array, uniqueItems: true, items: {type: integer}}", "[1, 2, 1]",
+      {"uniqueItems",
+       "{type: array, uniqueItems: true, items: {type: integer}}",
+       "[1, 2, 1]",
        {R"(f: Invalid value: "": f in body shouldn't contain duplicates)"}},
       // objects (objectValidator)
       {"required", "{type: object, required: [a], properties: {a: {type: string}}}", "{}", {"f.a: Required value"}},
-      {"required counts explicit nulls as present", "{type: object, required: [a], properties: {a: {type: string, nullable: true}}}",
-       R"({"a": null})", {}},
-      {"minProperties", "{type: object, minProperties: 1, additionalProperties: {type: string}}", "{}",
+      {"required counts explicit nulls as present",
+       "{type: object, required: [a], properties: {a: {type: string, nullable: true}}}",
+       R"({"a": null})",
+       {}},
+      {"minProperties",
+       "{type: object, minProperties: 1, additionalProperties: {type: string}}",
+       "{}",
        {"f: Invalid value: 0: f in body should have at least 1 properties"}},
-      {"maxProperties (field.TooMany, in items)", "{type: object, maxProperties: 1, additionalProperties: {type: string}}",
-       R"({"a": "1", "b": "2"})", {"f: Too many: 2: must have at most 1 item"}},
-      {"additionalProperties schema", "{type: object, additionalProperties: {type: string}}", R"({"a": "x", "b": 1})",
+      {"maxProperties (field.TooMany, in items)",
+       "{type: object, maxProperties: 1, additionalProperties: {type: string}}",
+       R"({"a": "1", "b": "2"})",
+       {"f: Too many: 2: must have at most 1 item"}},
+      {"additionalProperties schema",
+       "{type: object, additionalProperties: {type: string}}",
+       R"({"a": "x", "b": 1})",
        {R"(f.b: Invalid value: "integer": f.b in body must be of type string: "integer")"}},
-      {"additionalProperties false", "{type: object, additionalProperties: false}", R"({"x": 1})",
+      {"additionalProperties false",
+       "{type: object, additionalProperties: false}",
+       R"({"x": 1})",
        {R"(f: Invalid value: "x": f.x in body is a forbidden property)"}},
-      {"nested paths", "{type: object, properties: {a: {type: array, items: {type: object, properties: {b: {type: integer}}}}}}",
+      {"nested paths",
+       "{type: object, properties: {a: {type: array, items: {type: object, properties: {b: {type: integer}}}}}}",
        R"({"a": [{"b": 1}, {"b": "2"}]})",
        {R"(f.a[1].b: Invalid value: "string": f.a[1].b in body must be of type integer: "string")"}},
       // formats (strfmt through the apiserver's supported list)
-      {"format date-time", "{type: string, format: date-time}", R"("yesterday")",
+      {"format date-time",
+       "{type: string, format: date-time}",
+       R"("yesterday")",
        {R"(f: Invalid value: "yesterday": f in body must be of type date-time: "yesterday")"}},
-      {"format date-time accepts RFC 3339", "{type: string, format: date-time}", R"("2024-05-01T10:00:00.5+02:00")", {}},
-      {"format date", "{type: string, format: date}", R"("2024-02-30")",
+      {"format date-time accepts RFC 3339",
+       "{type: string, format: date-time}",
+       R"("2024-05-01T10:00:00.5+02:00")",
+       {}},
+      {"format date",
+       "{type: string, format: date}",
+       R"("2024-02-30")",
        {R"(f: Invalid value: "2024-02-30": f in body must be of type date: "2024-02-30")"}},
-      {"format byte", "{type: string, format: byte}", R"("not base64!")",
+      {"format byte",
+       "{type: string, format: byte}",
+       R"("not base64!")",
        {R"(f: Invalid value: "not base64!": f in body must be of type byte: "not base64!")"}},
       {"format byte accepts base64", "{type: string, format: byte}", R"("aGVsbG8=")", {}},
-      {"format uuid", "{type: string, format: uuid}", R"("1234")",
+      {"format uuid",
+       "{type: string, format: uuid}",
+       R"("1234")",
        {R"(f: Invalid value: "1234": f in body must be of type uuid: "1234")"}},
-      {"format ipv4", "{type: string, format: ipv4}", R"("10.0.0.256")",
+      {"format ipv4",
+       "{type: string, format: ipv4}",
+       R"("10.0.0.256")",
        {R"(f: Invalid value: "10.0.0.256": f in body must be of type ipv4: "10.0.0.256")"}},
       {"format cidr accepts v6", "{type: string, format: cidr}", R"("fd00::/64")", {}},
-      {"format k8s-short-name", "{type: string, format: k8s-short-name}", R"("a-")",
+      {"format k8s-short-name",
+       "{type: string, format: k8s-short-name}",
+       R"("a-")",
        {R"(f: Invalid value: "a-": f in body must be of type k8s-short-name: "a-")"}},
       {"unsupported formats are stripped, not enforced", "{type: string, format: my-format}", R"("anything")", {}},
       // junctors (schemaPropsValidator): their own errors carry no field path
-      {"anyOf", "{type: integer, anyOf: [{minimum: 10}, {maximum: 0}]}", "5",
+      {"anyOf",
+       "{type: integer, anyOf: [{minimum: 10}, {maximum: 0}]}",
+       "5",
        {R"(<nil>: Invalid value: "": "f" must validate at least one schema (anyOf))",
         "f: Invalid value: 5: f in body should be greater than or equal to 10"}},
-      {"oneOf with two matches", "{type: integer, oneOf: [{minimum: 0}, {maximum: 10}]}", "5",
+      {"oneOf with two matches",
+       "{type: integer, oneOf: [{minimum: 0}, {maximum: 10}]}",
+       "5",
        {R"(<nil>: Invalid value: "": "f" must validate one and only one schema (oneOf). Found 2 valid alternatives)"}},
-      {"oneOf with none", "{type: integer, oneOf: [{minimum: 10}, {maximum: 0}]}", "5",
+      {"oneOf with none",
+       "{type: integer, oneOf: [{minimum: 10}, {maximum: 0}]}",
+       "5",
        {R"(<nil>: Invalid value: "": "f" must validate one and only one schema (oneOf). Found none valid)",
         "f: Invalid value: 5: f in body should be greater than or equal to 10"}},
-      {"allOf", "{type: integer, allOf: [{minimum: 0}, {maximum: 10}]}", "11",
+      {"allOf",
+       "{type: integer, allOf: [{minimum: 0}, {maximum: 10}]}",
+       "11",
        {"f: Invalid value: 11: f in body should be less than or equal to 10",
         R"(<nil>: Invalid value: "": "f" must validate all the schemas (allOf))"}},
-      {"not", "{type: string, not: {enum: [forbidden]}}", R"("forbidden")",
+      {"not",
+       "{type: string, not: {enum: [forbidden]}}",
+       R"("forbidden")",
        {R"(<nil>: Invalid value: "": "f" must not validate the schema (not))"}},
       // list types (pkg/apiserver/schema/listtype): field.Duplicate at the second occurrence
-      {"x-kubernetes-list-type set", "{type: array, x-kubernetes-list-type: set, items: {type: string}}",
-       R"(["a", "b", "a", "a"])", {R"(f[2]: Duplicate value: "a")"}},
+      {"x-kubernetes-list-type set",
+       "{type: array, x-kubernetes-list-type: set, items: {type: string}}",
+       R"(["a", "b", "a", "a"])",
+       {R"(f[2]: Duplicate value: "a")"}},
       {"x-kubernetes-list-type set compares objects by content",
        "{type: array, x-kubernetes-list-type: set, items: {type: object, x-kubernetes-map-type: atomic, "
        "x-kubernetes-preserve-unknown-fields: true}}",
-       R"([{"a": 1, "b": 2}, {"b": 2, "a": 1}])", {R"(f[1]: Duplicate value: {"a":1,"b":2})"}},
+       R"([{"a": 1, "b": 2}, {"b": 2, "a": 1}])",
+       {R"(f[1]: Duplicate value: {"a":1,"b":2})"}},
       {"x-kubernetes-list-type map with one key",
        "{type: array, x-kubernetes-list-type: map, x-kubernetes-list-map-keys: [name], items: {type: object, required: "
        "[name], properties: {name: {type: string}, v: {type: integer}}}}",
-       R"([{"name": "a", "v": 1}, {"name": "a", "v": 2}])", {R"(f[1]: Duplicate value: {"name":"a"})"}},
+       R"([{"name": "a", "v": 1}, {"name": "a", "v": 2}])",
+       {R"(f[1]: Duplicate value: {"name":"a"})"}},
       {"x-kubernetes-list-type map with two keys",
        "{type: array, x-kubernetes-list-type: map, x-kubernetes-list-map-keys: [name, protocol], items: {type: object, "
        "required: [name, protocol], properties: {name: {type: string}, protocol: {type: string}}}}",
@@ -961,20 +1228,27 @@ TEST(CrdValidationTest, ReportsEveryKeywordWithTheApiserversMessage) {
        R"(["x"])",
        {R"(f[0]: Invalid value: "string": f[0] in body must be of type object: "string")",
         R"(f[0]: Invalid value: "x": must be an object for an array of list-type map)"}},
-      {"x-kubernetes-map-type does not validate", "{type: object, x-kubernetes-map-type: atomic, additionalProperties: {type: string}}",
-       R"({"a": "b"})", {}},
+      {"x-kubernetes-map-type does not validate",
+       "{type: object, x-kubernetes-map-type: atomic, additionalProperties: {type: string}}",
+       R"({"a": "b"})",
+       {}},
       {"list types inside maps use field.Path keys",
        "{type: object, additionalProperties: {type: array, x-kubernetes-list-type: set, items: {type: string}}}",
-       R"({"k": ["a", "a"]})", {R"(f[k][1]: Duplicate value: "a")"}},
+       R"({"k": ["a", "a"]})",
+       {R"(f[k][1]: Duplicate value: "a")"}},
       // embedded resources (pkg/apiserver/schema/objectmeta)
       {"embedded resources need apiVersion and kind",
-       "{type: object, x-kubernetes-embedded-resource: true, x-kubernetes-preserve-unknown-fields: true}", "{}",
+       "{type: object, x-kubernetes-embedded-resource: true, x-kubernetes-preserve-unknown-fields: true}",
+       "{}",
        {"f.apiVersion: Required value", "f.kind: Required value"}},
       {"embedded apiVersion and kind are well formed",
        "{type: object, x-kubernetes-embedded-resource: true, x-kubernetes-preserve-unknown-fields: true}",
        R"({"apiVersion": "a/b/c", "kind": "my_kind", "metadata": {"name": "a/b"}})",
        {R"(f.apiVersion: Invalid value: "a/b/c": unexpected GroupVersion string: a/b/c)",
-        R"(f.kind: Invalid value: "my_kind": may have mixed case, but should otherwise match: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?'))",
+        R"(f.kind: Invalid value: "my_kind": may have mixed case, but should otherwise match: a DNS-1035 label )"
+        R"(must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and )"
+        R"(end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is )"
+        R"('[a-z]([-a-z0-9]*[a-z0-9])?'))",
         R"(f.metadata.name: Invalid value: "a/b": may not contain '/')"}},
   };
   for (const auto& c : cases) {
@@ -1010,8 +1284,9 @@ TEST(CrdValidationTest, RequiredAtTheRootNamesTheField) {
 }
 
 TEST(CrdValidationTest, CauseTypesFollowTheFieldErrorTypes) {
-  auto s = fieldSchema("{type: object, properties: {a: {type: integer}, b: {type: string, enum: [x]}, c: {type: string, "
-                       "maxLength: 1}, d: {type: array, maxItems: 0, items: {type: string}}, e: {type: integer, minimum: 1}}}");
+  auto s = fieldSchema(
+      "{type: object, properties: {a: {type: integer}, b: {type: string, enum: [x]}, c: {type: string, "
+      "maxLength: 1}, d: {type: array, maxItems: 0, items: {type: string}}, e: {type: integer, minimum: 1}}}");
   auto causes = s.validate(fromJson(R"({"f": {"a": "1", "b": "y", "c": "zz", "d": ["q"], "e": 0}})"));
   std::vector<std::string> types;
   for (const auto& c : causes) types.push_back(c.field + "=" + c.type);
@@ -1046,47 +1321,58 @@ status:
                       R"({"type":"Ready","status":"Maybe"},{"type":"Ready","status":"True"}]}})");
   s.normalize(bad, bad.GetAllocator());
   auto causes = s.validate(bad);
-  EXPECT_THAT(texts(causes),
-              ElementsAre(R"(spec.image: Invalid value: "": spec.image in body should be at least 1 chars long)",
-                          R"(spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string")",
-                          "spec.type: Required value",
-                          R"(status.conditions[0].status: Unsupported value: "Maybe": supported values: "True", "False", "Unknown")",
-                          R"(status.conditions[1]: Duplicate value: {"type":"Ready"})"));
+  EXPECT_THAT(
+      texts(causes),
+      ElementsAre(
+          R"(spec.image: Invalid value: "": spec.image in body should be at least 1 chars long)",
+          R"(spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string")",
+          "spec.type: Required value",
+          R"(status.conditions[0].status: Unsupported value: "Maybe": supported values: "True", "False", "Unknown")",
+          R"(status.conditions[1]: Duplicate value: {"type":"Ready"})"));
   // errors.NewInvalid for the custom resource.
   EXPECT_EQ(invalidMessage("paas.kubeop.io", "App", "web", {causes[2]}),
             R"(App.paas.kubeop.io "web" is invalid: spec.type: Required value)");
-  EXPECT_EQ(invalidMessage("paas.kubeop.io", "App", "web", {causes[1], causes[2]}),
-            R"(App.paas.kubeop.io "web" is invalid: [spec.replicas: Invalid value: "string": spec.replicas in body must )"
-            R"(be of type integer: "string", spec.type: Required value])");
+  EXPECT_EQ(
+      invalidMessage("paas.kubeop.io", "App", "web", {causes[1], causes[2]}),
+      R"(App.paas.kubeop.io "web" is invalid: [spec.replicas: Invalid value: "string": spec.replicas in body must )"
+      R"(be of type integer: "string", spec.type: Required value])");
 }
 
 TEST(CrdValidationTest, ValidatesTheStatusSubresourceAgainstPropertiesStatus) {
   // ValidateStatusUpdate: the status schema alone, rooted at field path "status" — the message
   // names the path inside status, as upstream.
   auto s = versionSchema(kAppCrd, "v1alpha1");
-  auto status = fromJson(R"({"observedGeneration":"x","conditions":[{"type":"A","status":"True"},{"type":"A","status":"False"}]})");
-  EXPECT_THAT(texts(s.validateStatus(status)),
-              ElementsAre(R"(status.observedGeneration: Invalid value: "string": observedGeneration in body must be of type integer: "string")",
-                          R"(status.conditions[1]: Duplicate value: {"type":"A"})"));
+  auto status = fromJson(
+      R"({"observedGeneration":"x","conditions":[{"type":"A","status":"True"},{"type":"A","status":"False"}]})");
+  EXPECT_THAT(
+      texts(s.validateStatus(status)),
+      ElementsAre(R"(status.observedGeneration: Invalid value: "string": observedGeneration in body must be of type )"
+                  R"(integer: "string")",
+                  R"(status.conditions[1]: Duplicate value: {"type":"A"})"));
 }
 
 TEST(CrdValidationTest, ChecksScaleReplicasPaths) {
   // customResourceValidator.ValidateScaleSpec/Status: int64, non-negative, within int32.
   auto s = versionSchema(kGadgetCrd, "v1");
-  EXPECT_THAT(texts(s.validate(fromJson(R"({"spec":{"replicas":-1}})"))),
-              ElementsAre("spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0",
-                          ".spec.replicas: Invalid value: -1: should be a non-negative integer"));
-  EXPECT_THAT(texts(s.validate(fromJson(R"({"spec":{"replicas":"two"}})"))),
-              ElementsAre(R"(spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string")",
-                          ".spec.replicas: Invalid value: 0: .spec.replicas accessor error: two is of the type string, "
-                          "expected int64"));
+  EXPECT_THAT(
+      texts(s.validate(fromJson(R"({"spec":{"replicas":-1}})"))),
+      ElementsAre("spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0",
+                  ".spec.replicas: Invalid value: -1: should be a non-negative integer"));
+  EXPECT_THAT(
+      texts(s.validate(fromJson(R"({"spec":{"replicas":"two"}})"))),
+      ElementsAre(R"(spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string")",
+                  ".spec.replicas: Invalid value: 0: .spec.replicas accessor error: two is of the type string, "
+                  "expected int64"));
   EXPECT_THAT(texts(s.validate(fromJson(R"({"status":{"replicas":3000000000,"selector":"app=x"}})"))),
               ElementsAre(".status.replicas: Invalid value: 3000000000: should be less than or equal to 2147483647"));
-  EXPECT_THAT(texts(s.validate(fromJson(R"({"status":"broken"})"))),
-              ElementsAre(R"(status: Invalid value: "string": status in body must be of type object: "string")",
-                          ".status.replicas: Invalid value: 0: .status.replicas accessor error: broken is of the type "
-                          "string, expected map[string]interface{}",
-                          R"(.status.selector: Invalid value: "": .status.selector accessor error: broken is of the type string, expected map[string]interface{})"));
+  EXPECT_THAT(
+      texts(s.validate(fromJson(R"({"status":"broken"})"))),
+      ElementsAre(
+          R"(status: Invalid value: "string": status in body must be of type object: "string")",
+          ".status.replicas: Invalid value: 0: .status.replicas accessor error: broken is of the type "
+          "string, expected map[string]interface{}",
+          R"(.status.selector: Invalid value: "": .status.selector accessor error: broken is of the type string, )"
+          "expected map[string]interface{}"));
 }
 
 TEST(CrdValidationTest, NeverCrashesOnHostileInput) {
@@ -1114,9 +1400,25 @@ TEST(CrdValidationTest, NeverCrashesOnHostileInput) {
   json::setString(longValue, "f", std::string(200000, 'a') + "B", longValue.GetAllocator());
   EXPECT_EQ(p.validate(longValue).size(), 1u);
 
+  // Format checkers see hostile lengths too.
+  auto duration = fieldSchema("{type: string, format: duration}");
+  json::setString(
+      longValue, "f",
+      [] {
+        std::string d;
+        for (int i = 0; i < 50000; ++i) d += "1h";
+        return d;
+      }(),
+      longValue.GetAllocator());
+  EXPECT_THAT(texts(duration.validate(longValue)), IsEmpty());
+  auto dateTime = fieldSchema("{type: string, format: date-time}");
+  json::setString(longValue, "f", "2024-05-01T10:00:00." + std::string(100000, '1') + "Z", longValue.GetAllocator());
+  EXPECT_THAT(texts(dateTime.validate(longValue)), IsEmpty());
+
   // Backreferences are RE2-invalid and refused, not executed.
   auto crd = fromYaml(kWidgetCrd);
-  setAt(crd, "spec.versions.0.schema.openAPIV3Schema.properties.spec.properties.s", "{type: string, pattern: '(a)\\1'}");
+  setAt(crd, "spec.versions.0.schema.openAPIV3Schema.properties.spec.properties.s",
+        "{type: string, pattern: '(a)\\1'}");
   auto causes = texts(validateCrd(parse(crd)));
   ASSERT_EQ(causes.size(), 1u);
   EXPECT_THAT(causes[0], HasSubstr("must be a valid regular expression, but isn't: error parsing regexp"));
@@ -1125,11 +1427,12 @@ TEST(CrdValidationTest, NeverCrashesOnHostileInput) {
 TEST(CrdValidationTest, InvalidStatusBodyIsAMetaV1Status) {
   std::vector<Cause> causes = {Cause{"FieldValueRequired", "spec.type", "Required value"}};
   auto body = invalidStatusBody("paas.kubeop.io", "App", "web", causes);
-  EXPECT_EQ(json::write(body),
-            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"App.paas.kubeop.io \"web\" )"
-            R"(is invalid: spec.type: Required value","reason":"Invalid","details":{"name":"web","group":"paas.kubeop.io",)"
-            R"("kind":"App","causes":[{"reason":"FieldValueRequired","message":"Required value","field":"spec.type"}]},)"
-            R"("code":422})");
+  EXPECT_EQ(
+      json::write(body),
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"App.paas.kubeop.io \"web\" )"
+      R"(is invalid: spec.type: Required value","reason":"Invalid","details":{"name":"web","group":"paas.kubeop.io",)"
+      R"("kind":"App","causes":[{"reason":"FieldValueRequired","message":"Required value","field":"spec.type"}]},)"
+      R"("code":422})");
   auto st = invalidStatus("paas.kubeop.io", "App", "web", causes);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(invalidMessage("", "Pod", "p", {}), R"(Pod "p" is invalid)");
@@ -1150,8 +1453,9 @@ Clock::time_point timeAt(std::string_view rfc3339) {
 
 TEST(CrdColumnsTest, EvaluatesTheAppColumnsAsKubectlShowsThem) {
   auto s = versionSchema(kAppCrd, "v1alpha1");
-  auto app = fromJson(R"({"metadata":{"name":"web","creationTimestamp":"2024-05-01T10:00:00Z"},"spec":{"type":"Git"},)"
-                      R"("status":{"conditions":[{"type":"Progressing","status":"False"},{"type":"Ready","status":"True"}]}})");
+  auto app = fromJson(
+      R"({"metadata":{"name":"web","creationTimestamp":"2024-05-01T10:00:00Z"},"spec":{"type":"Git"},)"
+      R"("status":{"conditions":[{"type":"Progressing","status":"False"},{"type":"Ready","status":"True"}]}})");
   const auto& cols = s.printerColumns();
   ASSERT_EQ(cols.size(), 3u);
   auto now = timeAt("2024-05-01T10:05:00Z");
@@ -1175,30 +1479,86 @@ struct ColumnCase {
 TEST(CrdColumnsTest, FormatsCellsPerColumnType) {
   auto now = timeAt("2024-05-10T12:00:00Z");
   const std::vector<ColumnCase> cases = {
-      {"integer from an integer", {"R", "integer", "", "", ".spec.replicas", 0}, R"({"spec":{"replicas":3}})",
-       ColumnCell::Kind::kInteger, "3"},
-      {"integer from a float truncates", {"R", "integer", "", "", ".spec.replicas", 0}, R"({"spec":{"replicas":2.7}})",
-       ColumnCell::Kind::kInteger, "2"},
-      {"integer from a string is empty", {"R", "integer", "", "", ".spec.replicas", 0}, R"({"spec":{"replicas":"3"}})",
-       ColumnCell::Kind::kNull, ""},
-      {"number", {"W", "number", "", "", ".spec.weight", 0}, R"({"spec":{"weight":0.25}})", ColumnCell::Kind::kNumber, "0.25"},
-      {"number from an integer", {"W", "number", "", "", ".spec.weight", 0}, R"({"spec":{"weight":2}})",
-       ColumnCell::Kind::kNumber, "2"},
-      {"boolean", {"P", "boolean", "", "", ".spec.paused", 0}, R"({"spec":{"paused":false}})", ColumnCell::Kind::kBoolean,
+      {"integer from an integer",
+       {"R", "integer", "", "", ".spec.replicas", 0},
+       R"({"spec":{"replicas":3}})",
+       ColumnCell::Kind::kInteger,
+       "3"},
+      {"integer from a float truncates",
+       {"R", "integer", "", "", ".spec.replicas", 0},
+       R"({"spec":{"replicas":2.7}})",
+       ColumnCell::Kind::kInteger,
+       "2"},
+      {"integer from a string is empty",
+       {"R", "integer", "", "", ".spec.replicas", 0},
+       R"({"spec":{"replicas":"3"}})",
+       ColumnCell::Kind::kNull,
+       ""},
+      {"number",
+       {"W", "number", "", "", ".spec.weight", 0},
+       R"({"spec":{"weight":0.25}})",
+       ColumnCell::Kind::kNumber,
+       "0.25"},
+      {"number from an integer",
+       {"W", "number", "", "", ".spec.weight", 0},
+       R"({"spec":{"weight":2}})",
+       ColumnCell::Kind::kNumber,
+       "2"},
+      {"boolean",
+       {"P", "boolean", "", "", ".spec.paused", 0},
+       R"({"spec":{"paused":false}})",
+       ColumnCell::Kind::kBoolean,
        "false"},
-      {"string prints objects as JSON", {"L", "string", "", "", ".spec.labels", 0}, R"({"spec":{"labels":{"b":"2","a":"1"}}})",
-       ColumnCell::Kind::kString, R"({"a":"1","b":"2"})"},
-      {"string prints numbers as Go does", {"S", "string", "", "", ".spec.n", 0}, R"({"spec":{"n":1000000.0}})",
-       ColumnCell::Kind::kString, "1e+06"},
-      {"date as an age", {"A", "date", "", "", ".status.since", 0}, R"({"status":{"since":"2024-05-08T08:00:00Z"}})",
-       ColumnCell::Kind::kString, "2d4h"},
-      {"date that does not parse", {"A", "date", "", "", ".status.since", 0}, R"({"status":{"since":"soon"}})",
-       ColumnCell::Kind::kString, "<invalid>"},
-      {"null is an empty cell", {"A", "string", "", "", ".spec.x", 0}, R"({"spec":{"x":null}})", ColumnCell::Kind::kNull, ""},
-      {"the first match of a filter", {"T", "string", "", "", R"(.items[?(@.n > 1)].name)", 0},
-       R"({"items":[{"n":1,"name":"a"},{"n":2,"name":"b"},{"n":3,"name":"c"}]})", ColumnCell::Kind::kString, "b"},
-      {"a malformed path is an empty cell", {"T", "string", "", "", ".items[?(@.n", 0}, R"({"items":[]})",
-       ColumnCell::Kind::kNull, ""},
+      {"string prints objects as JSON",
+       {"L", "string", "", "", ".spec.labels", 0},
+       R"({"spec":{"labels":{"b":"2","a":"1"}}})",
+       ColumnCell::Kind::kString,
+       R"({"a":"1","b":"2"})"},
+      {"string prints numbers as Go does",
+       {"S", "string", "", "", ".spec.n", 0},
+       R"({"spec":{"n":1000000.0}})",
+       ColumnCell::Kind::kString,
+       "1e+06"},
+      {"date as an age",
+       {"A", "date", "", "", ".status.since", 0},
+       R"({"status":{"since":"2024-05-08T08:00:00Z"}})",
+       ColumnCell::Kind::kString,
+       "2d4h"},
+      {"date that does not parse",
+       {"A", "date", "", "", ".status.since", 0},
+       R"({"status":{"since":"soon"}})",
+       ColumnCell::Kind::kString,
+       "<invalid>"},
+      {"the zero time is unknown",
+       {"A", "date", "", "", ".status.since", 0},
+       R"({"status":{"since":"0001-01-01T00:00:00Z"}})",
+       ColumnCell::Kind::kString,
+       "<unknown>"},
+      {"ages saturate like time.Since",
+       {"A", "date", "", "", ".status.since", 0},
+       R"({"status":{"since":"0002-01-01T00:00:00Z"}})",
+       ColumnCell::Kind::kString,
+       "292y"},
+      {"a future date beyond two seconds",
+       {"A", "date", "", "", ".status.since", 0},
+       R"({"status":{"since":"2024-05-10T12:01:00Z"}})",
+       ColumnCell::Kind::kString,
+       "<invalid>"},
+      {"null is an empty cell",
+       {"A", "string", "", "", ".spec.x", 0},
+       R"({"spec":{"x":null}})",
+       ColumnCell::Kind::kNull,
+       ""},
+      {"the first match of a filter",
+       {"T", "string", "", "", R"(.items[?(@.n > 1)].name)", 0},
+       R"({"items":[{"n":1,"name":"a"},{"n":2,"name":"b"},{"n":3,"name":"c"}]})",
+       ColumnCell::Kind::kString,
+       "b"},
+      {"a malformed path is an empty cell",
+       {"T", "string", "", "", ".items[?(@.n", 0},
+       R"({"items":[]})",
+       ColumnCell::Kind::kNull,
+       ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.rule);
@@ -1264,11 +1624,11 @@ TEST(CrdColumnsTest, HumanDurationMatchesKubectlAges) {
     const char* text;
   };
   const std::vector<DurationCase> cases = {
-      {seconds(-5), "<invalid>"}, {seconds(-1), "0s"},        {seconds(0), "0s"},          {seconds(59), "59s"},
-      {seconds(119), "119s"},     {minutes(2), "2m"},         {seconds(330), "5m30s"},     {minutes(10), "10m"},
-      {minutes(179), "179m"},     {hours(3), "3h"},           {minutes(479), "7h59m"},     {hours(8), "8h"},
-      {hours(47), "47h"},         {hours(48), "2d"},          {hours(52), "2d4h"},         {hours(24 * 8), "8d"},
-      {hours(24 * 729), "729d"},  {hours(24 * 730), "2y"},    {hours(24 * 830), "2y100d"}, {hours(24 * 365 * 9), "9y"},
+      {seconds(-5), "<invalid>"}, {seconds(-1), "0s"},     {seconds(0), "0s"},          {seconds(59), "59s"},
+      {seconds(119), "119s"},     {minutes(2), "2m"},      {seconds(330), "5m30s"},     {minutes(10), "10m"},
+      {minutes(179), "179m"},     {hours(3), "3h"},        {minutes(479), "7h59m"},     {hours(8), "8h"},
+      {hours(47), "47h"},         {hours(48), "2d"},       {hours(52), "2d4h"},         {hours(24 * 8), "8d"},
+      {hours(24 * 729), "729d"},  {hours(24 * 730), "2y"}, {hours(24 * 830), "2y100d"}, {hours(24 * 365 * 9), "9y"},
   };
   for (const auto& c : cases) EXPECT_EQ(humanDuration(c.d), c.text) << c.d.count();
 }
@@ -1276,12 +1636,12 @@ TEST(CrdColumnsTest, HumanDurationMatchesKubectlAges) {
 TEST(CrdColumnsTest, ParsesRfc3339Timestamps) {
   EXPECT_EQ(timeAt("2024-05-01T12:00:00+02:00"), timeAt("2024-05-01T10:00:00Z"));
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(timeAt("2024-05-01T10:00:00.250Z") -
-                                                                   timeAt("2024-05-01T10:00:00Z"))
+                                                                  timeAt("2024-05-01T10:00:00Z"))
                 .count(),
             250);
   EXPECT_EQ(Clock::to_time_t(timeAt("1970-01-02T00:00:00Z")), 86400);
-  for (const char* bad : {"2024-05-01", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", "2024-05-01T10:00:00",
-                          "2024-05-01 10:00:00Z"}) {
+  for (const char* bad :
+       {"2024-05-01", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", "2024-05-01T10:00:00", "2024-05-01 10:00:00Z"}) {
     EXPECT_FALSE(parseRfc3339(bad).has_value()) << bad;
   }
 }

@@ -121,6 +121,37 @@ Response Response::text(int status, std::string body) {
   return r;
 }
 
+Response Response::stream(int status, std::string contentType, std::shared_ptr<StreamSource> source) {
+  Response r;
+  r.status = status;
+  r.contentType = std::move(contentType);
+  r.streamSource = std::move(source);
+  return r;
+}
+
+namespace {
+class FunctionStreamSource final : public StreamSource {
+ public:
+  FunctionStreamSource(std::function<void(std::shared_ptr<StreamWriter>)> start, std::function<void()> gone)
+      : start_(std::move(start)), gone_(std::move(gone)) {}
+  void onStart(std::shared_ptr<StreamWriter> writer) override {
+    if (start_) start_(std::move(writer));
+  }
+  void onClientGone() override {
+    if (gone_) gone_();
+  }
+
+ private:
+  std::function<void(std::shared_ptr<StreamWriter>)> start_;
+  std::function<void()> gone_;
+};
+}  // namespace
+
+std::shared_ptr<StreamSource> makeStreamSource(std::function<void(std::shared_ptr<StreamWriter>)> onStart,
+                                               std::function<void()> onClientGone) {
+  return std::make_shared<FunctionStreamSource>(std::move(onStart), std::move(onClientGone));
+}
+
 Response Response::error(const Status& status, std::string_view requestId) {
   const StatusCode code = status.isOk() ? StatusCode::kUnknown : status.code();
   return error(httpStatusFor(code), status, reasonFor(code), requestId);

@@ -13,6 +13,11 @@
 //    (one timer for the server) closes sessions whose deadline has passed.
 //  - Metric children are resolved once per (route template, method, code) and cached in
 //    atomics, so the request path takes no lock.
+//  - Streamed responses: a StreamChannel (the StreamWriter given to the source) frames chunks
+//    into a queue under its own mutex and posts one "ready" notification to the session's strand
+//    per batch; the strand swaps the queue out and writes it (so many small events become one
+//    write). While streaming, a background read watches for the client going away. The channel
+//    holds only a weak reference to the session, so a writer may outlive both.
 
 // Boost 1.74 Asio under C++20 uses std::exchange without including <utility> (TOOLCHAIN.md §5.1).
 #include <utility>
@@ -32,6 +37,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -322,8 +331,11 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
 
   // Both post to the session's strand.
   virtual void checkTimeout() = 0;
-  // force=false: close if idle, otherwise finish the current request with Connection: close.
+  // force=false: close if idle, otherwise finish the current request with Connection: close
+  // (or end the stream with its terminating chunk).
   virtual void requestStop(bool force) = 0;
+  // From any thread: the stream channel has something for the strand (data, close, overflow).
+  virtual void postStreamReady() = 0;
 
   bool expired(std::int64_t now) const {
     const std::int64_t d = deadline_.load(std::memory_order_relaxed);
@@ -346,6 +358,137 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
   SessionBase* next_ = nullptr;
 };
 
+// The StreamWriter of one streamed response. Producers call write()/close() from any thread;
+// the session (on its strand) takes the framed bytes out with take().
+class StreamChannel final : public StreamWriter {
+ public:
+  StreamChannel(std::weak_ptr<SessionBase> session, std::size_t limit) : session_(std::move(session)), limit_(limit) {}
+
+  bool write(std::string chunk) override {
+    bool ok = true;
+    bool post = false;
+    {
+      std::lock_guard lk(mu_);
+      if (ended_) return false;
+      if (chunk.empty()) return true;
+      char size[24];
+      const auto r = std::to_chars(size, size + sizeof size, chunk.size(), 16);
+      const std::size_t framed = static_cast<std::size_t>(r.ptr - size) + chunk.size() + 4;
+      if (framed > limit_ || pending_ > limit_ - framed) {
+        ended_ = true;
+        overflowed_ = true;
+        queue_.clear();
+        ok = false;
+      } else {
+        queue_.append(size, r.ptr);
+        queue_ += "\r\n";
+        queue_ += chunk;
+        queue_ += "\r\n";
+        pending_ += framed;
+      }
+      post = !posted_;
+      posted_ = true;
+    }
+    // Outside the lock: the session may be destroyed right here (dropping our reference),
+    // and its destructor takes this mutex.
+    if (post) notify();
+    return ok;
+  }
+
+  void close() override {
+    bool post = false;
+    {
+      std::lock_guard lk(mu_);
+      if (ended_) return;
+      ended_ = true;
+      closedBySource_ = true;
+      terminated_ = true;
+      queue_ += "0\r\n\r\n";
+      pending_ += 5;
+      post = !posted_;
+      posted_ = true;
+    }
+    if (post) notify();
+  }
+
+  bool isOpen() const override {
+    std::lock_guard lk(mu_);
+    return !ended_;
+  }
+
+  // --- the session's side (on its strand) ---
+
+  // Moves the queued bytes to the end of `out`. Returns true when the stream's last bytes (the
+  // terminating chunk) are now out of the queue: nothing more will ever be queued.
+  bool take(std::string& out) {
+    std::lock_guard lk(mu_);
+    posted_ = false;
+    if (out.empty()) {
+      out.swap(queue_);
+    } else {
+      out += queue_;
+    }
+    queue_.clear();
+    return terminated_;
+  }
+  void written(std::size_t n) {
+    std::lock_guard lk(mu_);
+    pending_ -= std::min(pending_, n);
+  }
+  // The strand has seen the notification; the next write() posts another one. Returns whether
+  // the buffer limit was exceeded.
+  bool acknowledge() {
+    std::lock_guard lk(mu_);
+    posted_ = false;
+    return overflowed_;
+  }
+  // The graceful end the server imposes (stop): the terminating chunk after what is queued.
+  // Returns false when the source had already closed the stream (or it ended otherwise).
+  bool terminate() {
+    std::lock_guard lk(mu_);
+    if (ended_) return false;
+    ended_ = true;
+    queue_ += "0\r\n\r\n";
+    pending_ += 5;
+    terminated_ = true;
+    return true;
+  }
+  // Ends the stream without a terminating chunk (the connection is being dropped). Returns
+  // whether the source should be told (it did not close the stream itself).
+  bool abort() {
+    std::lock_guard lk(mu_);
+    ended_ = true;
+    queue_.clear();
+    const bool tell = !closedBySource_ && !notified_;
+    notified_ = true;
+    return tell;
+  }
+  // After terminate(): whether the source must still be told (once).
+  bool markNotified() {
+    std::lock_guard lk(mu_);
+    const bool tell = !closedBySource_ && !notified_;
+    notified_ = true;
+    return tell;
+  }
+
+ private:
+  void notify() {
+    if (auto s = session_.lock()) s->postStreamReady();
+  }
+
+  mutable std::mutex mu_;
+  std::string queue_;        // framed chunks not yet taken by the strand
+  std::size_t pending_ = 0;  // queued + being written
+  bool posted_ = false;      // a "ready" notification is on its way to the strand
+  bool ended_ = false;       // no more writes accepted
+  bool closedBySource_ = false;
+  bool terminated_ = false;  // the terminating chunk is queued (by close() or terminate())
+  bool overflowed_ = false;
+  bool notified_ = false;    // the source was told (or must not be)
+  const std::weak_ptr<SessionBase> session_;
+  const std::size_t limit_;
+};
+
 // One connection. Stream is Socket (plain) or TlsStream. All members are touched only on the
 // session's strand (the socket's executor); the registry fields and deadline_ are the
 // exceptions, see SessionBase.
@@ -362,6 +505,9 @@ class Session final : public SessionBase {
       : SessionBase(server), stream_(std::move(socket), ctx) {}
 
   ~Session() override {
+    // Normally a stream has ended before the last reference goes; this covers teardown paths
+    // where pending operations were destroyed instead of completed.
+    if (streamActive_) abortStream();
     if (inflight_) server_.metrics.inflightDec();
   }
 
@@ -379,6 +525,7 @@ class Session final : public SessionBase {
           self->closeNow();
           return;
         }
+        self->readPeerCertificate();
         self->startRequest();
       });
     } else {
@@ -398,13 +545,25 @@ class Session final : public SessionBase {
   void requestStop(bool force) override {
     net::post(socket().get_executor(), [self = self(), force] {
       if (self->phase_ == Phase::kClosed) return;
-      if (force || self->phase_ == Phase::kIdle || self->phase_ == Phase::kHandshake) self->closeNow();
+      if (force || self->phase_ == Phase::kIdle || self->phase_ == Phase::kHandshake) {
+        self->closeNow();
+      } else if (self->phase_ == Phase::kStreaming) {
+        self->terminateStream();
+      }
       // Otherwise the request in progress is answered with Connection: close (stopping is set).
     });
   }
 
+  void postStreamReady() override {
+    net::post(socket().get_executor(), [weak = weak_from_this()] {
+      // Weak: a notification that is never run (posted while the server is being torn down)
+      // must not keep the session alive.
+      if (auto s = weak.lock()) static_cast<Session&>(*s).onStreamReady();
+    });
+  }
+
  private:
-  enum class Phase { kHandshake, kIdle, kReading, kContinue, kHandling, kWriting, kClosing, kClosed };
+  enum class Phase { kHandshake, kIdle, kReading, kContinue, kHandling, kWriting, kStreaming, kClosing, kClosed };
 
   static const char* phaseName(Phase p) {
     switch (p) {
@@ -414,6 +573,7 @@ class Session final : public SessionBase {
       case Phase::kContinue: return "continue";
       case Phase::kHandling: return "handling";
       case Phase::kWriting: return "writing";
+      case Phase::kStreaming: return "streaming";
       case Phase::kClosing: return "closing";
       case Phase::kClosed: return "closed";
     }
@@ -421,6 +581,33 @@ class Session final : public SessionBase {
   }
 
   std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+
+  // After the handshake: the client certificate, when one was asked for and verified.
+  void readPeerCertificate() {
+    if constexpr (kTls) {
+      SSL* ssl = stream_.native_handle();
+      X509* peer = SSL_get0_peer_certificate(ssl);
+      if (peer == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return;
+      PeerCertificate pc;
+      const X509_NAME* name = X509_get_subject_name(peer);
+      for (int nid : {NID_commonName, NID_organizationName}) {
+        int i = -1;
+        while ((i = X509_NAME_get_index_by_NID(name, nid, i)) >= 0) {
+          unsigned char* utf8 = nullptr;
+          const int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+          if (n < 0) continue;
+          std::string value(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
+          OPENSSL_free(utf8);
+          if (nid == NID_commonName) {
+            pc.commonName = std::move(value);  // the last CN, as Go's pkix.Name reads it
+          } else {
+            pc.organizations.push_back(std::move(value));
+          }
+        }
+      }
+      req_.clientCertificate = std::move(pc);
+    }
+  }
 
   Socket& socket() {
     if constexpr (kTls) {
@@ -649,6 +836,14 @@ class Session final : public SessionBase {
     const int status = resp_.status;
     const bool bodyAllowed = status >= 200 && status != 204 && status != 304;
     if (server_.stopping.load(std::memory_order_relaxed)) keepAlive_ = false;
+    const bool streaming = resp_.streamSource != nullptr && bodyAllowed && !headOnly;
+    if (resp_.streamSource != nullptr && !streaming) {
+      resp_.streamSource.reset();  // HEAD or a body-less status: never started
+    }
+    if (streaming) {
+      resp_.body.clear();
+      keepAlive_ = false;  // the stream ends the connection (clients then never race a reuse)
+    }
 
     head_.clear();
     head_ += "HTTP/1.1 ";
@@ -664,7 +859,9 @@ class Session final : public SessionBase {
         head_ += "\r\n";
       }
     }
-    if (status >= 200 && status != 204) {
+    if (streaming) {
+      head_ += "Transfer-Encoding: chunked\r\n";
+    } else if (status >= 200 && status != 204) {
       head_ += "Content-Length: ";
       appendNumber(head_, bodyAllowed ? resp_.body.size() : 0);
       head_ += "\r\n";
@@ -695,6 +892,10 @@ class Session final : public SessionBase {
     }
     head_ += "\r\n";
 
+    if (streaming) {
+      startStream();
+      return;
+    }
     phase_ = Phase::kWriting;
     setDeadline(server_.options.readTimeout);
     const bool withBody = bodyAllowed && !headOnly && !resp_.body.empty();
@@ -733,15 +934,197 @@ class Session final : public SessionBase {
     server_.metrics.inflightDec();
     const double seconds = std::chrono::duration<double>(Clock::now() - requestStart_).count();
     server_.metrics.record(routeId_, req_.method, resp_.status, seconds);
-    if (log::enabled(log::Level::kDebug)) {
+    if (!log::enabled(log::Level::kDebug)) return;
+    const std::string_view route = req_.route.empty() ? kUnmatchedRoute : std::string_view(req_.route);
+    if (streamStarted_) {
+      log::write(log::Level::kDebug, "http stream ended",
+                 {{"service", server_.options.serviceName},
+                  {"method", req_.method},
+                  {"route", route},
+                  {"status", resp_.status},
+                  {"duration_ms", seconds * 1000.0},
+                  {"bytes", static_cast<unsigned long>(streamBytes_)},
+                  {"end", streamEnd_},
+                  {"request_id", req_.requestId}});
+    } else {
       log::write(log::Level::kDebug, "http request",
                  {{"service", server_.options.serviceName},
                   {"method", req_.method},
-                  {"route", req_.route.empty() ? kUnmatchedRoute : std::string_view(req_.route)},
+                  {"route", route},
                   {"status", resp_.status},
                   {"duration_ms", seconds * 1000.0},
                   {"request_id", req_.requestId}});
     }
+  }
+
+  // --- streaming ---
+  //
+  // Phase kStreaming from the headers on. out_ holds what is being written (first the head,
+  // then batches of framed chunks taken from the channel); a background read (reading_) sees
+  // the client go away. The stream ends in one of three ways:
+  //   - cleanly: the terminating chunk (queued by close() or terminateStream()) is written →
+  //     finishStream(), then a graceful close of the connection;
+  //   - abruptly: client gone, write error, buffer overflow, timeout or forced stop →
+  //     closeNow() → abortStream() tells the source (unless it had closed the stream itself).
+
+  void startStream() {
+    phase_ = Phase::kStreaming;
+    streamStarted_ = true;
+    streamActive_ = true;
+    streamEnd_ = "closed";
+    source_ = std::move(resp_.streamSource);
+    channel_ = std::make_shared<StreamChannel>(weak_from_this(), server_.options.maxStreamBufferBytes);
+    out_ = std::move(head_);
+    head_.clear();
+    headInFlight_ = true;
+    writeOut();
+    streamRead();
+    try {
+      source_->onStart(channel_);
+    } catch (const std::exception& e) {
+      log::error("http stream source failed to start",
+                 {{"request_id", req_.requestId}, {"route", req_.route}, {"error", e.what()}});
+      streamEnd_ = "source failed";
+      closeNow();
+      return;
+    } catch (...) {
+      log::error("http stream source failed to start", {{"request_id", req_.requestId}, {"route", req_.route}});
+      streamEnd_ = "source failed";
+      closeNow();
+      return;
+    }
+    // A handler that was still running when stop() began: its stream ends at once.
+    if (server_.stopping.load(std::memory_order_relaxed)) terminateStream();
+  }
+
+  void onStreamReady() {
+    if (phase_ != Phase::kStreaming || !channel_) return;
+    // Acknowledged even while a write is in flight: a stuck write must not hide an overflow.
+    if (channel_->acknowledge()) {
+      log::debug("http stream buffer limit exceeded; dropping the connection",
+                 {{"request_id", req_.requestId}, {"limit", static_cast<unsigned long>(server_.options.maxStreamBufferBytes)}});
+      streamEnd_ = "buffer limit exceeded";
+      closeNow();
+      return;
+    }
+    if (!writing_) pump();
+  }
+
+  // Takes queued chunks and writes them; when nothing is left and the terminating chunk has
+  // gone out, the stream is over.
+  void pump() {
+    const bool last = channel_->take(out_);
+    if (!out_.empty()) {
+      writeOut();
+      return;
+    }
+    if (last) {
+      finishStream();
+      keepAlive_ = false;
+      gracefulClose();
+    }
+  }
+
+  void writeOut() {
+    writing_ = true;
+    setDeadline(server_.options.readTimeout);  // a write that makes no progress is a gone client
+    net::async_write(stream_, net::buffer(out_), [self = self()](beast::error_code ec, std::size_t n) {
+      self->onStreamWrite(ec, n);
+    });
+  }
+
+  void onStreamWrite(beast::error_code ec, std::size_t n) {
+    writing_ = false;
+    if (phase_ != Phase::kStreaming) return;  // closed meanwhile (timeout, forced stop)
+    if (ec) {
+      log::debug("http stream write failed", {{"error", ec.message()}, {"request_id", req_.requestId}});
+      streamEnd_ = "client gone";
+      closeNow();
+      return;
+    }
+    clearDeadline();
+    if (headInFlight_) {
+      headInFlight_ = false;
+    } else {
+      channel_->written(n);
+      streamBytes_ += n;
+    }
+    out_.clear();
+    if (out_.capacity() > 4 * kBodyReadSize) out_.shrink_to_fit();
+    pump();
+  }
+
+  // Reads (and discards) whatever the client sends while the stream is open: the only thing a
+  // read tells us is that the client has gone. Also serves as the drain of a graceful close.
+  void streamRead() {
+    reading_ = true;
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(kHeaderReadSize), [self = self()](beast::error_code ec, std::size_t) {
+      self->onStreamRead(ec);
+    });
+  }
+
+  void onStreamRead(beast::error_code ec) {
+    reading_ = false;
+    if (phase_ == Phase::kClosed) return;
+    if (phase_ == Phase::kClosing) {
+      if (closeAfterRead_) {  // TLS: the read was cancelled so that the shutdown can read
+        closeAfterRead_ = false;
+        gracefulClose();
+      } else if (ec) {
+        closeNow();
+      } else {
+        streamRead();
+      }
+      return;
+    }
+    if (ec) {
+      log::debug("http stream client disconnected", {{"error", ec.message()}, {"request_id", req_.requestId}});
+      streamEnd_ = "client gone";
+      closeNow();
+      return;
+    }
+    streamRead();
+  }
+
+  // Server stop: end the stream gracefully (queued chunks, then the terminating chunk).
+  void terminateStream() {
+    if (!streamActive_) return;
+    channel_->terminate();
+    if (channel_->markNotified()) {
+      streamEnd_ = "server stopping";
+      notifySourceGone();
+    }
+    if (phase_ == Phase::kStreaming && !writing_) pump();
+  }
+
+  void notifySourceGone() {
+    if (!source_) return;
+    try {
+      source_->onClientGone();
+    } catch (const std::exception& e) {
+      log::error("http stream source failed in onClientGone", {{"request_id", req_.requestId}, {"error", e.what()}});
+    } catch (...) {
+      log::error("http stream source failed in onClientGone", {{"request_id", req_.requestId}});
+    }
+  }
+
+  // The terminating chunk is written.
+  void finishStream() {
+    streamActive_ = false;
+    source_.reset();
+    finishRequest();
+  }
+
+  // The connection is going down under the stream.
+  void abortStream() {
+    streamActive_ = false;
+    if (channel_ && channel_->abort()) {
+      if (streamEnd_ == std::string_view("closed")) streamEnd_ = "aborted";
+      notifySourceGone();
+    }
+    source_.reset();
+    finishRequest();
   }
 
   // --- closing ---
@@ -754,6 +1137,18 @@ class Session final : public SessionBase {
     // While the server stops, a peer that does not close promptly must not hold up stop().
     const auto linger = server_.stopping.load(std::memory_order_relaxed) ? kStopLinger : kMaxLinger;
     setDeadline(std::min(server_.options.readTimeout, linger));
+    if (reading_) {  // after a stream: its background read is still outstanding
+      beast::error_code ec;
+      if constexpr (kTls) {
+        // The TLS shutdown needs to read; cancel ours first (onStreamRead comes back here).
+        closeAfterRead_ = true;
+        socket().cancel(ec);
+      } else {
+        socket().shutdown(tcp::socket::shutdown_send, ec);  // the outstanding read drains
+        if (ec) closeNow();
+      }
+      return;
+    }
     if constexpr (kTls) {
       stream_.async_shutdown([self = self()](beast::error_code) {
         if (self->phase_ != Phase::kClosed) self->closeNow();
@@ -782,6 +1177,7 @@ class Session final : public SessionBase {
   }
 
   void closeNow() {
+    if (streamActive_) abortStream();
     phase_ = Phase::kClosed;
     clearDeadline();
     beast::error_code ec;
@@ -801,6 +1197,18 @@ class Session final : public SessionBase {
   bool inflight_ = false;
   std::size_t routeId_ = 0;
   Clock::time_point requestStart_{};
+  // Streaming state (see "streaming" above).
+  std::shared_ptr<StreamSource> source_;
+  std::shared_ptr<StreamChannel> channel_;
+  std::string out_;
+  bool streamStarted_ = false;  // this request's response is a stream (for the access log)
+  bool streamActive_ = false;   // started and not yet ended
+  bool writing_ = false;
+  bool reading_ = false;
+  bool headInFlight_ = false;
+  bool closeAfterRead_ = false;
+  std::uint64_t streamBytes_ = 0;
+  const char* streamEnd_ = "closed";
 };
 
 // --- ServerCore ---------------------------------------------------------------------------------
@@ -889,6 +1297,7 @@ StatusOr<std::unique_ptr<Server>> Server::start(ServerOptions options, Router ro
     return invalidArgument("http server: workerThreads must be in 1..256");
   }
   if (options.maxRequestBodyBytes == 0) return invalidArgument("http server: maxRequestBodyBytes must be > 0");
+  if (options.maxStreamBufferBytes == 0) return invalidArgument("http server: maxStreamBufferBytes must be > 0");
   if (options.maxHeaderBytes < 256 || options.maxHeaderBytes > (1u << 30)) {
     return invalidArgument("http server: maxHeaderBytes must be in 256..2^30");
   }
@@ -913,6 +1322,23 @@ StatusOr<std::unique_ptr<Server>> Server::start(ServerOptions options, Router ro
     if (ec) return invalidArgument("http server: TLS certificate chain: " + ec.message());
     ctx.use_private_key(net::buffer(o.tls->privateKeyPem), ssl::context::pem, ec);
     if (ec) return invalidArgument("http server: TLS private key: " + ec.message());
+    if (!o.tls->clientCaPem.empty()) {
+      const std::string_view pem = o.tls->clientCaPem;
+      BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+      if (bio == nullptr) return internalError("http server: out of memory");
+      int count = 0;
+      while (X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.native_handle()), ca);
+        SSL_CTX_add_client_CA(ctx.native_handle(), ca);  // tells clients which CA to pick
+        X509_free(ca);
+        ++count;
+      }
+      BIO_free(bio);
+      ERR_clear_error();
+      if (count == 0) return invalidArgument("http server: TLS client CA bundle contains no PEM certificate");
+      // Without SSL_VERIFY_FAIL_IF_NO_PEER_CERT: a client may come without a certificate.
+      ctx.set_verify_mode(ssl::verify_peer);
+    }
   }
 
   const tcp::endpoint endpoint(ip, o.port);
@@ -1000,6 +1426,12 @@ void Server::stop(std::chrono::milliseconds grace) {
   s.work.reset();
   for (auto& t : s.threads) {
     if (t.joinable()) t.join();
+  }
+  {
+    // A StreamWriter may hold a session for the instant of a write() (to post to its strand);
+    // the io_context must outlive that.
+    std::unique_lock lk(s.sessionsMu);
+    s.sessionsCv.wait(lk, [&] { return s.sessionCount == 0; });
   }
   log::info("http server stopped", {{"service", s.options.serviceName}, {"address", s.boundAddress}});
   {

@@ -160,6 +160,29 @@ class Client {
     return r;
   }
 
+  // Reads one chunk of a chunked body: its data, "" for the terminating chunk, nullopt on EOF
+  // or a framing error.
+  std::optional<std::string> readChunk() {
+    std::size_t eol;
+    while ((eol = buf_.find("\r\n")) == std::string::npos) {
+      if (!fill()) return std::nullopt;
+    }
+    std::size_t size = 0;
+    try {
+      size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    const std::size_t need = eol + 2 + size + 2;
+    while (buf_.size() < need) {
+      if (!fill()) return std::nullopt;
+    }
+    std::string data = buf_.substr(eol + 2, size);
+    if (buf_.compare(eol + 2 + size, 2, "\r\n") != 0) return std::nullopt;
+    buf_.erase(0, need);
+    return data;
+  }
+
   // True when the server closes the connection (EOF or reset) before `within` elapses.
   bool closedByServer(std::chrono::milliseconds within) {
     if (plain_ == nullptr) return false;
@@ -734,6 +757,229 @@ TEST_F(HttpServerTest, ManyConcurrentKeepAliveClientsAreAllServed) {
       "kubeop_http_requests_total{method=\"GET\",route=\"/v1/plugins/{name}\",code=\"200\"} 400\n";
   EXPECT_TRUE(eventually([&] { return registry.serialize().find(expected) != std::string::npos; }))
       << registry.serialize();
+}
+
+// --- streamed responses -----------------------------------------------------------------------
+
+// A StreamSource for tests: records the writer and the onClientGone call.
+struct RecordingSource : StreamSource {
+  void onStart(std::shared_ptr<StreamWriter> w) override {
+    std::lock_guard lk(mu);
+    writer = std::move(w);
+    started = true;
+    if (onStartHook) onStartHook(writer);
+  }
+  void onClientGone() override { gone = true; }
+  std::shared_ptr<StreamWriter> getWriter() {
+    std::lock_guard lk(mu);
+    return writer;
+  }
+  std::mutex mu;
+  std::shared_ptr<StreamWriter> writer;
+  std::function<void(const std::shared_ptr<StreamWriter>&)> onStartHook;
+  std::atomic<bool> started{false};
+  std::atomic<bool> gone{false};
+};
+
+class HttpStreamTest : public HttpServerTest {
+ protected:
+  // A router whose /watch answers with `source_` (and /v1/plugins/{name} as usual).
+  Router streamRouter() {
+    Router r = testRouter();
+    r.add("GET", "/watch", [this](const Request&) {
+      Response resp = Response::stream(200, "application/json", source_);
+      resp.setHeader("Cache-Control", "no-cache");
+      return resp;
+    });
+    return r;
+  }
+  std::shared_ptr<RecordingSource> source_ = std::make_shared<RecordingSource>();
+};
+
+TEST_F(HttpStreamTest, StreamDeliversEventsWrittenFromAnotherThread) {
+  metrics::Registry& registry = registry_;
+  ServerOptions o;
+  o.metrics = &registry;
+  startServer(o, streamRouter());
+  std::promise<void> firstSeen;
+  std::thread producer;
+  source_->onStartHook = [&](const std::shared_ptr<StreamWriter>& w) {
+    producer = std::thread([w, seen = firstSeen.get_future()]() mutable {
+      EXPECT_TRUE(w->write("{\"type\":\"ADDED\"}\n"));
+      seen.wait();  // the client has it before the next one is even written: no buffering
+      std::this_thread::sleep_for(30ms);
+      EXPECT_TRUE(w->write("{\"type\":\"MODIFIED\"}\n"));
+      std::this_thread::sleep_for(30ms);
+      EXPECT_TRUE(w->write(""));  // ignored: an empty chunk would end the stream
+      EXPECT_TRUE(w->write("{\"type\":\"DELETED\"}\n"));
+      w->close();
+      EXPECT_FALSE(w->write("late"));
+      EXPECT_FALSE(w->isOpen());
+    });
+  };
+
+  Client c(server_->port());
+  ASSERT_TRUE(c.send(request("GET", "/watch")));
+  auto head = c.read(/*headRequest=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("transfer-encoding"), "chunked");
+  EXPECT_EQ(head->header("content-type"), "application/json");
+  EXPECT_EQ(head->header("cache-control"), "no-cache");
+  EXPECT_EQ(head->header("connection"), "close");
+  EXPECT_EQ(head->header("content-length"), "");
+  EXPECT_EQ(c.readChunk(), "{\"type\":\"ADDED\"}\n");
+  firstSeen.set_value();
+  EXPECT_EQ(c.readChunk(), "{\"type\":\"MODIFIED\"}\n");
+  EXPECT_EQ(c.readChunk(), "{\"type\":\"DELETED\"}\n");
+  EXPECT_EQ(c.readChunk(), "");  // the terminating chunk
+  EXPECT_TRUE(c.closedByServer(3s));
+  producer.join();
+  EXPECT_FALSE(source_->gone.load()) << "a stream closed by its source is not a gone client";
+
+  // Recorded once the stream has ended.
+  const std::string expected = "kubeop_http_requests_total{method=\"GET\",route=\"/watch\",code=\"200\"} 1\n";
+  EXPECT_TRUE(eventually([&] { return registry.serialize().find(expected) != std::string::npos; }))
+      << registry.serialize();
+  EXPECT_THAT(registry.serialize(), HasSubstr("kubeop_http_inflight_requests 0\n"));
+}
+
+TEST_F(HttpStreamTest, SourceMayWriteFromOnStart) {
+  startServer({}, streamRouter());
+  source_->onStartHook = [](const std::shared_ptr<StreamWriter>& w) {
+    EXPECT_TRUE(w->write("first"));
+    w->close();
+  };
+  Client c(server_->port());
+  ASSERT_TRUE(c.send(request("GET", "/watch")));
+  ASSERT_TRUE(c.read(true));
+  EXPECT_EQ(c.readChunk(), "first");
+  EXPECT_EQ(c.readChunk(), "");
+}
+
+TEST_F(HttpStreamTest, ClientDisconnectNotifiesTheSource) {
+  startServer({}, streamRouter());
+  {
+    Client c(server_->port());
+    ASSERT_TRUE(c.send(request("GET", "/watch")));
+    ASSERT_TRUE(c.read(true));
+    ASSERT_TRUE(eventually([&] { return source_->started.load(); }));
+    EXPECT_TRUE(source_->getWriter()->write("one"));
+    EXPECT_EQ(c.readChunk(), "one");
+  }  // the client goes away
+  EXPECT_TRUE(eventually([&] { return source_->gone.load(); }));
+  auto w = source_->getWriter();
+  EXPECT_FALSE(w->isOpen());
+  EXPECT_FALSE(w->write("nobody listens"));
+  w->close();  // harmless
+  EXPECT_EQ(roundTrip(request("GET", "/v1/plugins/after")).status, 200);
+}
+
+TEST_F(HttpStreamTest, IdleAndReadTimeoutsDoNotEndAnOpenStream) {
+  ServerOptions o;
+  o.idleTimeout = 100ms;
+  o.readTimeout = 100ms;
+  startServer(o, streamRouter());
+  Client c(server_->port());
+  ASSERT_TRUE(c.send(request("GET", "/watch")));
+  ASSERT_TRUE(c.read(true));
+  ASSERT_TRUE(eventually([&] { return source_->started.load(); }));
+  std::this_thread::sleep_for(500ms);  // several timeouts' worth of silence on purpose
+  EXPECT_FALSE(source_->gone.load());
+  EXPECT_TRUE(source_->getWriter()->write("still here"));
+  EXPECT_EQ(c.readChunk(), "still here");
+  source_->getWriter()->close();
+  EXPECT_EQ(c.readChunk(), "");
+}
+
+TEST_F(HttpStreamTest, GracefulStopEndsStreamsWithTheTerminatingChunk) {
+  startServer({}, streamRouter());
+  Client c(server_->port());
+  ASSERT_TRUE(c.send(request("GET", "/watch")));
+  ASSERT_TRUE(c.read(true));
+  ASSERT_TRUE(eventually([&] { return source_->started.load(); }));
+  ASSERT_TRUE(source_->getWriter()->write("queued before stop"));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread stopper([&] { server_->stop(10s); });
+  EXPECT_EQ(c.readChunk(), "queued before stop");
+  EXPECT_EQ(c.readChunk(), "");  // the stream ended cleanly, as a watch does on shutdown
+  EXPECT_TRUE(c.closedByServer(3s));
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "streams must not hold stop() for the grace period";
+  EXPECT_TRUE(source_->gone.load());
+  EXPECT_FALSE(source_->getWriter()->write("after stop"));
+}
+
+TEST_F(HttpStreamTest, WriterOutlivingTheServerIsSafe) {
+  startServer({}, streamRouter());
+  Client c(server_->port());
+  ASSERT_TRUE(c.send(request("GET", "/watch")));
+  ASSERT_TRUE(c.read(true));
+  ASSERT_TRUE(eventually([&] { return source_->started.load(); }));
+  std::shared_ptr<StreamWriter> w = source_->getWriter();
+  server_->stop(0ms);
+  server_.reset();
+  EXPECT_FALSE(w->write("into the void"));
+  w->close();
+  EXPECT_FALSE(w->isOpen());
+}
+
+TEST_F(HttpStreamTest, SlowReaderIsCutOffWithoutBlockingOtherConnections) {
+  ServerOptions o;
+  o.workerThreads = 1;
+  o.maxStreamBufferBytes = 1 << 20;
+  startServer(o, streamRouter());
+
+  // A client that asks for a stream and never reads it, with a small receive window.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  PlainTransport slow(fd);
+  ASSERT_TRUE(slow.sendAll(request("GET", "/watch")));
+  ASSERT_TRUE(eventually([&] { return source_->started.load(); }));
+
+  std::atomic<bool> refused{false};
+  std::atomic<std::size_t> accepted{0};
+  std::thread producer([&, w = source_->getWriter()] {
+    const std::string chunk(64 * 1024, 'x');
+    for (int i = 0; i < 10000 && !refused; ++i) {
+      if (w->write(chunk)) {
+        accepted += chunk.size();
+      } else {
+        refused = true;
+      }
+    }
+  });
+  // Meanwhile everybody else is served, even with a single worker thread.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(roundTrip(request("GET", "/v1/plugins/other")).status, 200);
+  producer.join();
+  EXPECT_TRUE(refused.load()) << "the writer must refuse once the buffer limit is exceeded";
+  EXPECT_TRUE(eventually([&] { return source_->gone.load(); }));
+  EXPECT_LT(accepted.load(), 64u << 20);
+  EXPECT_EQ(roundTrip(request("GET", "/v1/plugins/after")).status, 200);
+}
+
+TEST_F(HttpStreamTest, HeadOnAStreamRouteNeverStartsTheSource) {
+  startServer({}, streamRouter());
+  auto r = roundTrip(request("HEAD", "/watch"), /*head=*/true);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_FALSE(source_->started.load());
+}
+
+TEST_F(HttpStreamTest, SourceThatThrowsOnStartDropsTheConnection) {
+  startServer({}, streamRouter());
+  source_->onStartHook = [](const std::shared_ptr<StreamWriter>&) { throw std::runtime_error("no store"); };
+  Client c(server_->port());
+  ASSERT_TRUE(c.send(request("GET", "/watch")));
+  EXPECT_TRUE(c.closedByServer(3s));
+  EXPECT_EQ(roundTrip(request("GET", "/v1/plugins/after")).status, 200);
 }
 
 // --- TLS ----------------------------------------------------------------------------------------

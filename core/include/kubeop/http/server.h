@@ -9,6 +9,10 @@
 // Threading: handlers run on the server's worker threads, possibly concurrently with each other
 // (never two at once for the same connection). A handler that blocks occupies one worker; with
 // the default two workers the other keeps serving every other connection.
+//
+// Long-lived answers (a Kubernetes watch) are streamed: the handler returns
+// Response::stream(...) with a StreamSource, which then pushes chunks from any thread through a
+// StreamWriter. An open stream holds no worker thread, only its connection.
 #pragma once
 
 #include <chrono>
@@ -32,6 +36,13 @@ namespace kubeop::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// The verified TLS client certificate of a connection (Kubernetes reads CN as the user name and
+// O as the groups).
+struct PeerCertificate {
+  std::string commonName;
+  std::vector<std::string> organizations;
+};
+
 // An HTTP request as handlers see it. Value type; the server owns it for the duration of the
 // handler call (do not keep references past the return).
 struct Request {
@@ -45,6 +56,9 @@ struct Request {
   std::string route;       // the matched route template, e.g. "/v1/plugins/{name}"
   HeaderList pathParams;   // {"name", "x"}: percent-decoded values, from the route template
   std::string remoteAddress;  // "127.0.0.1:54321"
+  // Set when TlsOptions::clientCaPem is configured and the client presented a certificate that
+  // verified against it.
+  std::optional<PeerCertificate> clientCertificate{};
 
   // The first header with this name (ASCII case-insensitive); empty if absent.
   std::string_view header(std::string_view name) const;
@@ -55,6 +69,50 @@ struct Request {
   std::string_view pathParam(std::string_view name) const;
 };
 
+// --- streamed responses ---------------------------------------------------------------------
+
+// The producer side of a streamed response (HTTP/1.1 chunked transfer coding), handed to
+// StreamSource::onStart.
+// Thread-safety: every member may be called from any thread, concurrently. Writes are queued and
+// handed to the connection's strand; nothing here blocks on the network.
+// Lifetime: a writer may outlive its connection and the server; once the stream has ended,
+// write() returns false and close() does nothing.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Queues `chunk` as one HTTP chunk (an empty chunk is ignored: it would end the stream).
+  // Returns false once the stream has ended — closed, client gone, output buffer over its limit
+  // (ServerOptions::maxStreamBufferBytes; the connection is then dropped) or server stopping —
+  // the producer should stop then.
+  virtual bool write(std::string chunk) = 0;
+  // Ends the stream: what is queued is sent, then the terminating chunk; the connection closes
+  // afterwards. Idempotent.
+  virtual void close() = 0;
+  // False once the stream has ended, for any reason.
+  virtual bool isOpen() const = 0;
+};
+
+// What a streaming handler returns inside its Response. The server owns it (shared) until the
+// stream ends, then drops its reference.
+class StreamSource {
+ public:
+  virtual ~StreamSource() = default;
+  // Called once, on a server thread, after the response headers have been queued. Keep the
+  // writer and produce from any thread (the first events may be written from here). Must not
+  // block: it runs on the connection's strand. A throw ends the stream (the connection is
+  // dropped) and is logged.
+  virtual void onStart(std::shared_ptr<StreamWriter> writer) = 0;
+  // Called at most once, on a server thread, when the stream ends other than by the writer's
+  // close(): the client disconnected or stopped reading (buffer over its limit, write timeout),
+  // or the server is stopping (its graceful stop sends the terminating chunk itself, as the
+  // Kubernetes apiserver ends watches on shutdown). Stop producing; must not block.
+  virtual void onClientGone() {}
+};
+
+// A StreamSource from two functions (onClientGone may be empty).
+std::shared_ptr<StreamSource> makeStreamSource(std::function<void(std::shared_ptr<StreamWriter>)> onStart,
+                                               std::function<void()> onClientGone = {});
+
 // What a handler returns. The server adds Content-Length, Date, X-Request-Id and Connection;
 // handler-supplied values of those headers (and Transfer-Encoding) are ignored, and headers
 // whose name or value contains CR, LF or NUL are dropped (no response splitting).
@@ -64,9 +122,16 @@ struct Response {
   std::string contentType = "application/json";
   HeaderList headers;
   std::string body;
+  // Set by stream(): the body is produced by this source instead (`body` is ignored). The
+  // response goes out with "Transfer-Encoding: chunked" and "Connection: close"; read and idle
+  // timeouts do not apply while it is open (a source imposes its own, e.g. watch
+  // timeoutSeconds). For HEAD, or a status that has no body, the source is dropped unstarted.
+  std::shared_ptr<StreamSource> streamSource{};
 
   static Response json(int status, std::string body);
   static Response text(int status, std::string body);
+  // A streamed response; see StreamSource. Metrics and the access log record it when it ends.
+  static Response stream(int status, std::string contentType, std::shared_ptr<StreamSource> source);
   // The JSON error body, with the HTTP status from httpStatusFor(status.code()):
   //   {"error":"<message>","code":"<StatusCode name>","reason":"<reasonFor>","status":<http>,
   //    "requestId":"<id>"}
@@ -135,6 +200,11 @@ class Router {
 struct TlsOptions {
   std::string certificateChainPem;  // the leaf first, then intermediates
   std::string privateKeyPem;
+  // Client certificate authentication (kube-apiserver's --client-ca-file): when set, the server
+  // asks for a client certificate and verifies it against these CAs (PEM). A client without a
+  // certificate is still served (Request::clientCertificate is empty: other authentication may
+  // apply); one whose certificate does not verify fails the TLS handshake.
+  std::string clientCaPem{};  // (initialized: {cert, key} aggregates stay warning-free)
 };
 
 struct ServerOptions {
@@ -148,9 +218,15 @@ struct ServerOptions {
   std::chrono::milliseconds readTimeout{30000};
   // How long a keep-alive connection may sit idle between requests.
   std::chrono::milliseconds idleTimeout{60000};
+  // Per streamed response: bytes queued by the StreamWriter and not yet written to the socket.
+  // A client that stops reading makes the queue grow; past this limit the stream is ended,
+  // the connection dropped and the source told onClientGone(). A single write into a stream
+  // whose socket makes no progress for readTimeout has the same effect.
+  std::size_t maxStreamBufferBytes = 16 * 1024 * 1024;
   std::string serviceName = "kubeop";  // the "service" field of the server's log lines
   // When set: kubeop_http_requests_total{method,route,code},
-  // kubeop_http_request_duration_seconds{method,route} and kubeop_http_inflight_requests.
+  // kubeop_http_request_duration_seconds{method,route} and kubeop_http_inflight_requests. A
+  // streamed response is recorded when it ends (and is in flight until then).
   // Not owned; must outlive the server.
   metrics::Registry* metrics = nullptr;
   // When set the server speaks HTTPS only.
@@ -176,8 +252,9 @@ class Server {
   bool tls() const;
 
   // Stops accepting, closes idle connections, lets requests in flight finish and answers them
-  // with "Connection: close", waits up to `grace` for connections to drain, then closes the
-  // rest and joins the workers. A handler still running after `grace` is waited for (threads
+  // with "Connection: close", ends open streams (the terminating chunk after what is queued,
+  // and StreamSource::onClientGone), waits up to `grace` for connections to drain, then closes
+  // the rest and joins the workers. A handler still running after `grace` is waited for (threads
   // cannot be interrupted), but its connection is already closed. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   // Blocks until stop() has completed.

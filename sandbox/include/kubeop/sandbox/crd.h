@@ -17,7 +17,8 @@
 // its messages, k8s.io/apimachinery pkg/util/validation/field for the cause format.
 //
 // Deliberate gaps (documented where they matter): x-kubernetes-validations (CEL) rules are
-// parsed and exposed but never evaluated; selectableFields and conversion webhooks are not
+// evaluated only within a small subset (see CelRule), others are recorded and skipped;
+// selectableFields and conversion webhooks are not
 // validated beyond their basic shape; anyOf/oneOf report the first failing branch where
 // kube-openapi picks the branch with the most successful checks; `pattern` runs on std::regex
 // (ECMAScript), not Go's RE2 (see CrdVersionSchema).
@@ -129,8 +130,7 @@ std::optional<std::chrono::system_clock::time_point> parseRfc3339(std::string_vi
 const json::Value* findSimpleJsonPath(const json::Value& obj, std::string_view path);
 // Sets the value at a ".a.b.c" path, creating intermediate objects. InvalidArgument when the
 // path is malformed or crosses a non-object.
-[[nodiscard]] Status setSimpleJsonPath(json::Value& obj, std::string_view path, json::Value& value,
-                                       json::Allocator& a);
+[[nodiscard]] Status setSimpleJsonPath(json::Value& obj, std::string_view path, json::Value& value, json::Allocator& a);
 
 // ---------------------------------------------------------------------------------------------
 // Subresources.
@@ -142,8 +142,14 @@ struct ScaleSubresource {
   friend bool operator==(const ScaleSubresource&, const ScaleSubresource&) = default;
 };
 
-// One x-kubernetes-validations entry. Recorded so callers can report or surface them; NOT
-// evaluated (the sandbox has no CEL). Objects that a rule would reject are accepted.
+// One x-kubernetes-validations entry. The sandbox has no CEL engine; validate() evaluates a rule
+// only when it fits a small subset — `self`, field selection and indexing, has(), literals,
+// ! && || (with CEL's error absorption), == != < <= > >=, `in`, size(), startsWith/endsWith/
+// contains — and reports it as the apiserver does (`Invalid value: <message or "failed rule:
+// <rule>">`, the value omitted for objects and arrays; `reason` and `fieldPath` honoured; "no
+// such key: x evaluating rule: …" for a missing field). Any other rule (oldSelf, all/exists/map
+// macros, matches, arithmetic, casts, messageExpression) is skipped: the object passes as if the
+// rule were absent. As upstream, rules are not run when other errors would block them.
 struct CelRule {
   std::string schemaPath;  // where the rule sits: "openAPIV3Schema.properties[spec]"
   std::string rule;
@@ -156,6 +162,11 @@ struct CelRule {
 // ---------------------------------------------------------------------------------------------
 // The schema of one CRD version, compiled once.
 
+// A compiled schema plus the subresource and column facts of its version. Copies share the
+// compiled, immutable schema (no copy of the tree), so a CrdVersionSchema is cheap to pass by
+// value and safe to use from several threads at once. The object values passed to prune,
+// applyDefaults and validate are owned by the caller and must not be shared while mutated.
+//
 // `pattern` is matched with std::regex (ECMAScript grammar, search semantics, Thompson-NFA
 // executor so long inputs cannot exhaust the stack). Go's RE2 differs: it has no backreferences
 // or lookaround (rejected here too), but supports `\z`, `\pL`/`\p{Greek}`, `(?i)`/`(?s)` flags,
@@ -193,8 +204,8 @@ class CrdVersionSchema {
   void normalize(json::Value& obj, json::Allocator& a) const;
 
   // Validates a whole custom resource after normalize(): the OpenAPI schema (kube-openapi
-  // semantics and wording), the scale subresource's replicas, embedded resources, and
-  // x-kubernetes-list-type set/map uniqueness, in the apiserver's order. Field paths are
+  // semantics and wording), the scale subresource's replicas, embedded resources,
+  // x-kubernetes-list-type set/map uniqueness, and the CEL subset, in the apiserver's order. Field paths are
   // relative to the object ("spec.replicas"). ObjectMeta and apiVersion/kind are left to the
   // caller (they are the same for every kind).
   std::vector<Cause> validate(const json::Value& obj) const;
@@ -202,7 +213,7 @@ class CrdVersionSchema {
   // properties.status, causes prefixed "status." while messages name the path inside status.
   std::vector<Cause> validateStatus(const json::Value& status) const;
 
-  // x-kubernetes-validations found anywhere in the schema (recorded, never evaluated).
+  // x-kubernetes-validations found anywhere in the schema (see CelRule for what is evaluated).
   const std::vector<CelRule>& celRules() const;
 
   // Subresource and column facts of the version this schema belongs to (set by parseCrd).
@@ -210,10 +221,9 @@ class CrdVersionSchema {
   const std::optional<ScaleSubresource>& scale() const;
   const std::vector<PrinterColumn>& printerColumns() const;
 
-  struct Impl;
-
  private:
-  friend struct CrdVersionSchemaAccess;  // crd.cc: attaches subresources and columns
+  struct Impl;
+  friend struct CrdVersionSchemaAccess;  // crd.cc: compiles with CRD paths, attaches subresources
   std::shared_ptr<const Impl> impl_;
   bool hasStatus_ = false;
   std::optional<ScaleSubresource> scale_;
@@ -293,7 +303,6 @@ struct AcceptedNamesInGroup {
 // (NoConflicts / PluralConflict / …) and Established (InitialNamesAccepted, or NotAccepted when
 // a name conflicts), acceptedNames, storedVersions. `now` is the conditions'
 // lastTransitionTime (RFC 3339).
-json::Document crdStatus(const CustomResourceDefinition& crd, const AcceptedNamesInGroup& taken,
-                         std::string_view now);
+json::Document crdStatus(const CustomResourceDefinition& crd, const AcceptedNamesInGroup& taken, std::string_view now);
 
 }  // namespace kubeop::sandbox

@@ -8,19 +8,10 @@
 #include <vector>
 
 #include "kubeop/core/json.h"
+#include "kubeop/sandbox/crd.h"
 #include "kubeop/sandbox/resources.h"
 
 namespace kubeop::sandbox {
-
-// One printer column of a CRD version.
-struct PrinterColumn {
-  std::string name;
-  std::string type;  // string, integer, number, boolean, date
-  std::string format;
-  std::string description;
-  std::string jsonPath;
-  int priority = 0;
-};
 
 namespace tables {
 

@@ -1,0 +1,227 @@
+// Informers: a local, indexed, eventually-consistent copy of one resource, kept by listing and
+// then watching (client-go's tools/cache: Reflector, DeltaFIFO, Indexer, SharedIndexInformer and
+// SharedInformerFactory, folded into three classes).
+//
+//  - Cache: objects keyed "namespace/name" (or "name"), with indexes — by namespace, by label
+//    "key=value", by owner uid, and any number of custom index functions.
+//  - Informer: one reflector thread lists (paginated) and then watches from the list's
+//    resourceVersion with bookmarks, resuming the watch from the last seen resourceVersion when
+//    the server ends it; it relists on 410 Gone/Expired and after a watch ERROR event, and backs
+//    off (exponentially, with jitter) after failed calls. Changes land in the cache first, then
+//    handlers see them: onAdd, onUpdate(old, new), onDelete, called in order from one dispatch
+//    thread. A resync period re-delivers onUpdate(obj, obj) for every cached object.
+//  - InformerFactory: one shared informer per (apiVersion, kind, namespace, selectors), so that
+//    several controllers' handlers share one list+watch and one cache.
+//
+// Differences from client-go, on purpose: a relist reports only what changed (objects whose
+// resourceVersion moved → onUpdate; objects that vanished → onDelete with their last known
+// state), not an onUpdate for every object; one dispatch thread serves every handler of an
+// informer (a slow handler delays the others; keep handlers short — enqueue keys).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "kubeop/core/object.h"
+#include "kubeop/core/status.h"
+#include "kubeop/http/client.h"
+#include "kubeop/kube/client.h"
+
+namespace kubeop::kube {
+
+// ---------------------------------------------------------------------------------------------
+// Cache
+
+using ObjectPtr = std::shared_ptr<const Object>;
+// The index values of an object (none: the object is not in that index).
+using IndexFunc = std::function<std::vector<std::string>(const Object&)>;
+
+// The built-in indexes of every Cache.
+inline constexpr std::string_view kNamespaceIndex = "namespace";  // value: metadata.namespace
+inline constexpr std::string_view kLabelIndex = "label";          // values: "key=value" per label
+inline constexpr std::string_view kOwnerIndex = "owner";          // values: ownerReferences[].uid
+
+// A thread-safe store of immutable objects with indexes (client-go's threadSafeMap + Indexer).
+// Objects are shared, never copied on read: a reader keeps its ObjectPtr valid however the cache
+// changes afterwards. Index functions run under the cache's write lock: they must be pure and
+// must not call back into the cache.
+// Thread-safety: every member may be called from any thread.
+class Cache {
+ public:
+  Cache();
+  ~Cache();
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  // Adds an index and indexes the objects already stored. AlreadyExists for a taken name,
+  // InvalidArgument for an empty name or function.
+  Status addIndex(std::string name, IndexFunc fn);
+
+  ObjectPtr get(std::string_view key) const;  // nullptr when absent
+  ObjectPtr get(std::string_view ns, std::string_view name) const;
+  std::vector<ObjectPtr> list() const;  // in key order
+  std::vector<std::string> keys() const;
+  size_t size() const;
+  // The objects whose `index` values include `value`, in key order. NotFound for an unknown
+  // index.
+  StatusOr<std::vector<ObjectPtr>> byIndex(std::string_view index, std::string_view value) const;
+  // The values present in `index` (NotFound for an unknown index).
+  StatusOr<std::vector<std::string>> indexValues(std::string_view index) const;
+
+  // Mutations (the informer's; public for tests and hand-fed caches). Each returns the object
+  // previously stored under the key, or nullptr.
+  ObjectPtr upsert(ObjectPtr object);
+  ObjectPtr erase(std::string_view key);
+  // Replaces the whole content; returns what was there before, by key.
+  std::map<std::string, ObjectPtr, std::less<>> replace(std::vector<ObjectPtr> objects);
+
+ private:
+  struct Index;
+  void indexLocked(const std::string& key, const Object& object);
+  void unindexLocked(const std::string& key, const Object& object);
+  mutable std::shared_mutex mu_;
+  std::map<std::string, ObjectPtr, std::less<>> objects_;
+  std::map<std::string, std::unique_ptr<Index>, std::less<>> indexes_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Informer
+
+// What an informer needs from the API: a seam, so that tests can feed an informer by hand.
+// Implementations must be thread-safe (stop() calls nothing here but cancels the token).
+class ListerWatcher {
+ public:
+  virtual ~ListerWatcher() = default;
+  // Every object (paginated as the implementation sees fit) and the list's resourceVersion.
+  virtual StatusOr<ObjectList> list(int64_t pageSize, ApiError* error) = 0;
+  // Streams events (see Client::watch) until the server ends the stream or `cancel` fires.
+  virtual Status watch(const WatchOptions& options, const WatchCallback& onEvent, const http::CancelToken& cancel,
+                       ApiError* error) = 0;
+};
+
+// Lists and watches apiVersion/kind in `ns` ("" = all namespaces) through `client`, filtered by
+// the selectors. The client is shared: it lives as long as the ListerWatcher.
+std::shared_ptr<ListerWatcher> makeListerWatcher(std::shared_ptr<Client> client, std::string apiVersion,
+                                                 std::string kind, std::string ns = {}, std::string labelSelector = {},
+                                                 std::string fieldSelector = {});
+
+struct EventHandlers {
+  std::function<void(const Object& object)> onAdd;
+  std::function<void(const Object& oldObject, const Object& newObject)> onUpdate;
+  // The object's last state: from the DELETED event, or (when the delete was missed while the
+  // watch was down and noticed by a relist) the last state the cache held.
+  std::function<void(const Object& object)> onDelete;
+};
+using HandlerId = uint64_t;
+
+struct InformerOptions {
+  // Every period, onUpdate(obj, obj) for every cached object (controllers re-check the world).
+  // 0: never.
+  std::chrono::milliseconds resyncPeriod{0};
+  int64_t pageSize = 500;
+  // Each watch asks the server to end it after a random time in [min, 2·min) (client-go: 5–10
+  // minutes), so that connections are rebalanced.
+  std::chrono::seconds minWatchTimeout{300};
+  // After a failed list or watch: base·2^n up to max, with jitter; reset by a successful list.
+  std::chrono::milliseconds backoffBase{800};
+  std::chrono::milliseconds backoffMax{30000};
+};
+
+// Keeps a Cache of one resource in sync and tells handlers about changes.
+// Thread-safety: every member may be called from any thread, except that stop() and the
+// destructor must not be called from a handler (they join the dispatch thread).
+// Ownership: owns its two threads (reflector, dispatch); the ListerWatcher is shared.
+class Informer {
+ public:
+  explicit Informer(std::shared_ptr<ListerWatcher> lw, InformerOptions options = {});
+  ~Informer();  // stop()
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Registers handlers. When the informer already holds objects, the new handler first gets an
+  // onAdd for each of them (only it), then the changes that follow — never an event twice or a
+  // change missed. May be called before or after start(), from any thread but a handler of
+  // this informer.
+  HandlerId addEventHandler(EventHandlers handlers);
+  // No event is delivered to it after this returns (unless called from a handler, which only
+  // ends delivery after the current event).
+  void removeEventHandler(HandlerId id);
+
+  // The cache (addIndex on it before or after start()).
+  Cache& cache() { return cache_; }
+  const Cache& cache() const { return cache_; }
+
+  // Starts listing and watching; idempotent. A stopped informer does not restart.
+  void start();
+  // Stops watching and delivering; joins the threads; idempotent. Events not yet delivered are
+  // dropped.
+  void stop();
+  // True once the first list is in the cache and its onAdd events have been delivered.
+  bool hasSynced() const;
+  // Waits (without polling) until hasSynced() or the timeout; returns hasSynced().
+  bool waitForSync(std::chrono::milliseconds timeout) const;
+  // The resourceVersion the cache reflects (the last list, event or bookmark).
+  std::string lastSyncResourceVersion() const;
+
+  struct Stats {
+    uint64_t lists = 0;         // successful lists (the first one and every relist)
+    uint64_t watches = 0;       // watch calls made (each resumes from the last resourceVersion)
+    uint64_t expired = 0;       // relists forced by 410 Gone/Expired
+    uint64_t watchErrors = 0;   // watch ERROR events other than 410
+    uint64_t failures = 0;      // failed list or watch calls (each followed by a backoff)
+    uint64_t resyncs = 0;
+    uint64_t eventsDelivered = 0;  // handler notifications dispatched
+  };
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+  Cache& cache_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Factory
+
+// Hands out one shared informer per (apiVersion, kind, namespace, labelSelector, fieldSelector).
+// Thread-safety: every member may be called from any thread.
+// Ownership: owns its informers (shared with callers) and shares the client.
+class InformerFactory {
+ public:
+  explicit InformerFactory(std::shared_ptr<Client> client, InformerOptions defaults = {});
+  ~InformerFactory();  // stop()
+  InformerFactory(const InformerFactory&) = delete;
+  InformerFactory& operator=(const InformerFactory&) = delete;
+
+  // The informer for the resource, created (not started) with the factory's options on first
+  // request; later requests for the same resource and selectors get the same informer.
+  std::shared_ptr<Informer> informerFor(std::string_view apiVersion, std::string_view kind, std::string_view ns = {},
+                                        std::string_view labelSelector = {}, std::string_view fieldSelector = {});
+  // Starts every informer created so far (call again after requesting more).
+  void start();
+  // Waits until every started informer has synced; false on timeout.
+  bool waitForCacheSync(std::chrono::milliseconds timeout) const;
+  // Stops every informer.
+  void stop();
+  size_t size() const;
+
+ private:
+  std::shared_ptr<Client> client_;
+  InformerOptions defaults_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Informer>> informers_;
+  bool stopped_ = false;
+};
+
+}  // namespace kubeop::kube

@@ -1,0 +1,9 @@
+# --- Kubernetes client: discovery, CRUD, patch/apply, watch, retries, rate limiting, informers.
+# Included from core/CMakeLists.txt. No Boost here: the network sits behind kubeop_http.
+add_library(kubeop_kube_client STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/src/kube/client.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/kube/informer.cc)
+add_library(kubeop::kube_client ALIAS kubeop_kube_client)
+target_link_libraries(kubeop_kube_client PUBLIC kubeop_base kubeop_kube_patch kubeop_http
+  PRIVATE Threads::Threads)
+kubeop_warnings(kubeop_kube_client)
