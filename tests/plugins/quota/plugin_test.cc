@@ -101,7 +101,7 @@ INSTANTIATE_TEST_SUITE_P(
                       SchemaCase{"DefaultAsInteger", R"({"defaults":{"defaultLimitCPU":1}})",
                                  "/defaults/defaultLimitCPU"},
                       SchemaCase{"BooleanMaximum", R"({"maxRequestsCPU":true})", "/maxRequestsCPU"},
-                      SchemaCase{"NotAnObject", "[]", "type"},
+                      SchemaCase{"NotAnObject", "[]", "config must be a JSON object"},
                       // Passes the schema, fails the rules checked at create().
                       SchemaCase{"DefaultsAboveMaximum", R"({"maxRequestsCPU":"500m"})",
                                  "requests.cpu 1 exceeds maximum 500m"}),

@@ -271,7 +271,9 @@ TEST_P(Envelope, SumsTheProjectsAgainstTheTenantsQuota) {
   EXPECT_EQ(r.ok, c.ok) << r.message;
   EXPECT_EQ(r.used, c.used);
   EXPECT_EQ(r.limit, c.limit);
-  if (c.ok) EXPECT_EQ(r.message, "");
+  if (c.ok) {
+    EXPECT_EQ(r.message, "");
+  }
   for (const auto& e : c.expect) {
     EXPECT_NE(r.message.find(e), std::string::npos) << "missing \"" << e << "\" in: " << r.message;
   }
@@ -472,7 +474,7 @@ INSTANTIATE_TEST_SUITE_P(
         AdmissionCase{"MalformedQuantity", kMax, review(R"({"requests.cpu":"two","requests.memory":"1Gi"})"), false,
                       "spec.hard[requests.cpu]: quantities must match the regular expression "
                       "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': \"two\""},
-        AdmissionCase{"AnyValueWithoutMaximums", "{}", review(R"({"requests.cpu":"1000","requests.memory":"1Ei"})"),
+        AdmissionCase{"AnyValueWithoutMaximums", "{}", review(R"({"requests.cpu":"1000","requests.memory":"1Pi"})"),
                       true, ""},
         AdmissionCase{"OtherNamespacesNotChecked", kMax, review("-", "CREATE", kNoTenant), true, ""},
         AdmissionCase{"OtherKindsNotChecked", kMax, review("-", "CREATE", "{}", "ConfigMap"), true, ""},
