@@ -5,5 +5,5 @@ add_library(kubeop_sandbox_admission STATIC ${CMAKE_SOURCE_DIR}/sandbox/src/admi
 add_library(kubeop::sandbox_admission ALIAS kubeop_sandbox_admission)
 target_include_directories(kubeop_sandbox_admission PUBLIC ${CMAKE_SOURCE_DIR}/sandbox/include)
 target_link_libraries(kubeop_sandbox_admission PUBLIC kubeop_sandbox_store kubeop_kube_patch kubeop_http kubeop_base
-  PRIVATE OpenSSL::Crypto Threads::Threads)
+  PRIVATE Threads::Threads)
 kubeop_warnings(kubeop_sandbox_admission)

@@ -12,6 +12,6 @@ add_library(kubeop_sandbox STATIC
   ${CMAKE_SOURCE_DIR}/sandbox/src/tables.cc
   ${CMAKE_SOURCE_DIR}/sandbox/src/simulator.cc)
 add_library(kubeop::sandbox ALIAS kubeop_sandbox)
-target_link_libraries(kubeop_sandbox PUBLIC kubeop_sandbox_store kubeop_sandbox_crd kubeop_sandbox_protobuf kubeop_kube_patch kubeop_http kubeop_base
+target_link_libraries(kubeop_sandbox PUBLIC kubeop_sandbox_store kubeop_sandbox_crd kubeop_sandbox_protobuf kubeop_sandbox_admission kubeop_kube_patch kubeop_http kubeop_base
   PRIVATE Threads::Threads)
 kubeop_warnings(kubeop_sandbox)

@@ -27,13 +27,13 @@ inline constexpr const char* kManagedByKubeop = "kubeop";
 //   {"scope":"tenant","object":<Tenant>,"projects":[<Project>…]}
 //   {"scope":"app","object":<App>,"namespace":…}
 struct GuardrailScope {
-  std::string scope;                // "tenant", "project" or "app"
-  Object object;                    // the Tenant, Project or App
-  std::optional<Object> tenant;     // project scope: the Tenant, when the operator has it
-  std::vector<Object> projects;     // tenant scope: the tenant's projects
-  std::string ns;                   // project/app scope: the target namespace
-  std::string tenantName;           // the value of app.kubeop.io/tenant
-  std::string projectName;          // project scope: the value of app.kubeop.io/project
+  std::string scope;             // "tenant", "project" or "app"
+  Object object;                 // the Tenant, Project or App
+  std::optional<Object> tenant;  // project scope: the Tenant, when the operator has it
+  std::vector<Object> projects;  // tenant scope: the tenant's projects
+  std::string ns;                // project/app scope: the target namespace
+  std::string tenantName;        // the value of app.kubeop.io/tenant
+  std::string projectName;       // project scope: the value of app.kubeop.io/project
 };
 
 namespace detail {
@@ -150,8 +150,8 @@ inline StatusOr<std::string> passThroughMutate(std::string_view text) {
     if (!objs->IsArray()) return invalidArgument("mutate request: \"objects\" must be a list");
     for (const auto& o : objs->GetArray()) {
       if (!o.IsObject()) {
-        return invalidArgument("mutate request: objects[" + std::to_string(arr.Size()) + "] is a " +
-                               json::typeName(o) + ", not an object");
+        return invalidArgument("mutate request: objects[" + std::to_string(arr.Size()) + "] is a " + json::typeName(o) +
+                               ", not an object");
       }
       arr.PushBack(json::Value(o, a), a);
     }
@@ -164,10 +164,10 @@ inline StatusOr<std::string> passThroughMutate(std::string_view text) {
 // request's namespace as a top-level "namespaceLabels" object next to "request".
 struct AdmissionRequest {
   std::string uid;
-  std::string operation;  // CREATE, UPDATE, DELETE, CONNECT
-  std::string group;      // request.kind.group ("" for core)
-  std::string kind;       // request.kind.kind (else request.object.kind)
-  std::string ns;         // request.namespace (else request.object.metadata.namespace)
+  std::string operation;         // CREATE, UPDATE, DELETE, CONNECT
+  std::string group;             // request.kind.group ("" for core)
+  std::string kind;              // request.kind.kind (else request.object.kind)
+  std::string ns;                // request.namespace (else request.object.metadata.namespace)
   std::optional<Object> object;  // request.object; absent for DELETE
   // nullopt when the review carries no "namespaceLabels" (or null).
   std::optional<std::map<std::string, std::string>> namespaceLabels;

@@ -86,7 +86,9 @@ std::optional<std::string> parseV6(std::string_view s, uint8_t* out) {
   std::vector<uint16_t> head, tail;
   if (dbl == std::string_view::npos) {
     if (auto bad = parseGroups(s, true, head)) return bad;
-    if (head.size() != 8) return "an IPv6 address without \"::\" has 8 groups, this one has " + std::to_string(head.size());
+    if (head.size() != 8) {
+      return "an IPv6 address without \"::\" has 8 groups, this one has " + std::to_string(head.size());
+    }
   } else {
     if (s.find("::", dbl + 1) != std::string_view::npos) return std::string("\"::\" may appear only once");
     if (auto bad = parseGroups(s.substr(0, dbl), false, head)) return bad;

@@ -242,8 +242,9 @@ std::vector<std::string> checkEgressAgainstBaseline(const json::Value& policyObj
     const json::Value* to = json::find(rule, "to");
     if (!to || to->IsNull() || (to->IsArray() && to->Empty())) {
       if (!allowsEverything) {
-        deny(ruleName + " has no \"to\" peers, which allows every destination (0.0.0.0/0 and ::/0): "
-                        "not in baseline allowlist");
+        deny(ruleName +
+             " has no \"to\" peers, which allows every destination (0.0.0.0/0 and ::/0): "
+             "not in baseline allowlist");
       }
       continue;
     }

@@ -116,9 +116,10 @@ Status checkEffective(const QuotaSpec& q, const QuotaConfig& config, std::string
     }
     return Status::ok();
   };
-  KUBEOP_RETURN_IF_ERROR(ordered(q.defaultRequestCPU, q.defaultLimitCPU, "cpu", "defaultRequestCPU", "defaultLimitCPU"));
-  KUBEOP_RETURN_IF_ERROR(ordered(q.defaultRequestMemory, q.defaultLimitMemory, "memory", "defaultRequestMemory",
-                                 "defaultLimitMemory"));
+  KUBEOP_RETURN_IF_ERROR(
+      ordered(q.defaultRequestCPU, q.defaultLimitCPU, "cpu", "defaultRequestCPU", "defaultLimitCPU"));
+  KUBEOP_RETURN_IF_ERROR(
+      ordered(q.defaultRequestMemory, q.defaultLimitMemory, "memory", "defaultRequestMemory", "defaultLimitMemory"));
   return Status::ok();
 }
 

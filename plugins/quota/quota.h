@@ -60,7 +60,7 @@ StatusOr<QuotaSpec> parseQuotaSpec(const json::Value& v, std::string_view where)
 StatusOr<Amount> parseAmount(const json::Value& v, std::string_view where);
 
 struct QuotaConfig {
-  QuotaSpec defaults = builtinDefaults();  // built-ins with the config's `defaults` overlaid
+  QuotaSpec defaults = builtinDefaults();   // built-ins with the config's `defaults` overlaid
   std::optional<Amount> maxRequestsCPU;     // KUBEOP_QUOTA_MAX_REQUESTS_CPU
   std::optional<Amount> maxRequestsMemory;  // KUBEOP_QUOTA_MAX_REQUESTS_MEMORY
 };

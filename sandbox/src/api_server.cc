@@ -20,6 +20,7 @@
 #include "kubeop/kube/managed_fields.h"
 #include "kubeop/kube/patch.h"
 #include "kubeop/log/log.h"
+#include "kubeop/sandbox/admission.h"
 #include "kubeop/sandbox/custom_resources.h"
 #include "kubeop/sandbox/protobuf.h"
 #include "kubeop/sandbox/tables.h"
@@ -143,6 +144,7 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
   std::shared_ptr<Store> store;
   ApiServerOptions opts;
   CustomResources crds;
+  std::unique_ptr<AdmissionChain> admission;
 
   // Fault injection (see FaultOptions), adjustable at run time.
   std::atomic<int64_t> faultLatencyMs{0};
@@ -157,6 +159,7 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
   Impl(std::shared_ptr<ResourceRegistry> r, std::shared_ptr<Store> s, ApiServerOptions o)
       : registry(std::move(r)), store(std::move(s)), opts(std::move(o)), crds(registry, store) {
     if (!opts.clock) opts.clock = [] { return std::chrono::system_clock::now(); };
+    admission = std::make_unique<AdmissionChain>(store, registry, AdmissionOptions{});
     faultLatencyMs = opts.faults.latency.count();
     faultErrorRate = opts.faults.errorRate;
     faultThrottleRate = opts.faults.throttleRate;
@@ -501,6 +504,40 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
     return Response::json(200, sb.GetString());
   }
 
+  // ---- admission webhooks ----
+  // Calls the registered mutating then validating webhooks for a write; on success `obj` holds
+  // the (possibly mutated) object. Returns the error response on denial or webhook failure.
+  std::optional<Response> admit(const Request& req, const char* operation, const ResourceType& t, const ApiPath& p,
+                                json::Document* obj, const json::Value* oldObject, bool dryRun) {
+    if (!admission->hasWebhooks()) return std::nullopt;
+    AdmissionAttributes a;
+    a.operation = operation;
+    a.type = &t;
+    a.subresource = p.sub;
+    a.kind = GroupVersionKind{t.group, t.version, t.kind};
+    a.ns = p.ns;
+    a.name = p.name;
+    if (a.name.empty() && obj) {
+      if (const json::Value* m = json::find(*obj, "metadata")) a.name = json::getString(*m, "name");
+    }
+    a.object = obj;
+    a.oldObject = oldObject;
+    a.dryRun = dryRun;
+    a.fieldManager = fieldManager(req, false);
+    a.userName = "kubeop-sandbox-admin";
+    a.groups = {"system:masters", "system:authenticated"};
+    ErrorDetails d;
+    AdmissionReport report;
+    auto r = admission->admit(a, &d, &report);
+    if (!r.ok()) {
+      Response resp = statusResponse(r.status(), d);
+      for (const auto& w : report.warnings) resp.headers.push_back({"Warning", "299 - \"" + w + "\""});
+      return resp;
+    }
+    if (obj && r->IsObject()) obj->Swap(*r);
+    return std::nullopt;
+  }
+
   // ---- helpers ----
   static Response bodyError(const Status& st) {
     if (st.code() == StatusCode::kUnimplemented) {
@@ -678,6 +715,9 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
     if (Status st = checkTypeMeta(*body, t); !st.isOk()) return badRequest(st.message());
     ErrorDetails d;
     if (Status st = admitCustom(t, *body, d); !st.isOk()) return statusResponse(st, d);
+    if (auto denied = admit(req, "CREATE", t, p, &*body, nullptr, req.queryParam("dryRun").value_or("") == "All")) {
+      return *denied;
+    }
     auto managed = kube::recordUpdate(nullptr, *body, fieldManager(req, false), kube::patchMetaFor(t.group, t.kind), now());
     if (!managed.ok()) return badRequest(managed.status().message());
     WriteOptions wo;
@@ -716,6 +756,10 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
     if (live.ok()) {
       auto ld = json::parse(**live);
       if (ld.ok()) liveDoc = std::move(ld).value();
+    }
+    if (auto denied = admit(req, liveDoc ? "UPDATE" : "CREATE", t, p, &obj.document(), liveDoc ? &*liveDoc : nullptr,
+                            updateOptions(req, p).dryRun)) {
+      return *denied;
     }
     auto managed = kube::recordUpdate(liveDoc ? &*liveDoc : nullptr, obj.root(), fieldManager(req, false),
                                       kube::patchMetaFor(t.group, t.kind), now(), mfOptions(t, p));
@@ -807,6 +851,10 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
         userRv = pb.ok() && pb->IsObject() && json::findPath(*pb, {"metadata", "resourceVersion"});
       }
       if (!userRv && !liveRv.empty()) json::setString(obj.mutableMetadata(), "resourceVersion", liveRv, obj.allocator());
+      if (auto denied = admit(req, liveDoc ? "UPDATE" : "CREATE", t, p, &obj.document(), liveDoc ? &*liveDoc : nullptr,
+                              dryRun)) {
+        return *denied;
+      }
       UpdateOptions uo = updateOptions(req, p);
       uo.dryRun = dryRun;
       uo.allowCreate = *type == kube::PatchType::kApply;
@@ -877,6 +925,14 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
     auto o = deleteOptions(req);
     if (!o.ok()) return badRequest(o.status().message());
     ErrorDetails d;
+    if (admission->hasWebhooks()) {
+      auto live = store->get(gr(t), p.ns, p.name, &d);
+      if (!live.ok()) return statusResponse(live.status(), d);
+      auto liveDoc = json::parse(**live);
+      if (liveDoc.ok()) {
+        if (auto denied = admit(req, "DELETE", t, p, nullptr, &*liveDoc, o->dryRun)) return *denied;
+      }
+    }
     auto r = store->remove(gr(t), p.ns, p.name, *o, &d);
     if (!r.ok()) return statusResponse(r.status(), d);
     if (r->deleted) crds.onDelete(t, *r->object);

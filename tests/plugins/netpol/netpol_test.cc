@@ -49,10 +49,11 @@ TEST(NetpolGuardrailTest, ProjectGetsIngressAsKubeopsAndEgressWithoutAllowAll) {
   ASSERT_TRUE(out.ok()) << out.status().toString();
   const std::string expected =
       R"({"objects":[)"
-      R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"kubeop-ingress",)" + kMeta +
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"kubeop-ingress",)" +
+      kMeta +
       R"(},"spec":{"podSelector":{},"policyTypes":["Ingress"],"ingress":[{"from":[{"podSelector":{}}]}]}},)"
-      R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"kubeop-egress",)" + kMeta +
-      R"(},"spec":{"podSelector":{},"policyTypes":["Egress"],"egress":[)" + kDnsRule +
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"kubeop-egress",)" +
+      kMeta + R"(},"spec":{"podSelector":{},"policyTypes":["Egress"],"egress":[)" + kDnsRule +
       R"(,{"to":[{"podSelector":{}}]}]}}]})";
   EXPECT_EQ(canonical(*out), canonical(expected)) << *out;
 }
@@ -88,9 +89,10 @@ TEST(NetpolGuardrailTest, RefusesBadProjectIngressNamespaces) {
     std::string list;
     std::string expect;
   };
-  for (const auto& c : std::vector<Case>{{R"("ingress-nginx")", "must be a list"},
-                                         {"[1]", "spec.ingressNamespaces[0] must be a string"},
-                                         {R"(["ok","Not_OK"])", "spec.ingressNamespaces[1] \"Not_OK\" is not a namespace"}}) {
+  for (const auto& c :
+       std::vector<Case>{{R"("ingress-nginx")", "must be a list"},
+                         {"[1]", "spec.ingressNamespaces[0] must be a string"},
+                         {R"(["ok","Not_OK"])", "spec.ingressNamespaces[1] \"Not_OK\" is not a namespace"}}) {
     auto out = guardrail().contribute(projectScope(c.list));
     ASSERT_FALSE(out.ok()) << c.list;
     EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
@@ -130,14 +132,14 @@ TEST(NetpolConfigTest, RefusesWhatTheSchemaCannotSee) {
     std::string config;
     std::string expect;
   };
-  for (const auto& c : std::vector<Case>{
-           {R"({"egressBaseline":"10.0.0.0/8,10.0.0.0/33"})",
-            "egressBaseline: \"10.0.0.0/33\" is not a valid CIDR: prefix length 33 is out of range"},
-           {R"({"egressBaseline":["10.0.0.1"]})", "missing \"/<prefix length>\""},
-           {R"({"egressBaseline":5})", "comma-separated string or a list"},
-           {R"({"dnsNamespace":"Kube_System"})", "dnsNamespace \"Kube_System\" is not a namespace name"},
-           {R"({"ingressControllerNamespaces":["-x"]})", "ingressControllerNamespaces entry \"-x\""},
-           {"nope", "netpol config: invalid JSON"}}) {
+  for (const auto& c :
+       std::vector<Case>{{R"({"egressBaseline":"10.0.0.0/8,10.0.0.0/33"})",
+                          "egressBaseline: \"10.0.0.0/33\" is not a valid CIDR: prefix length 33 is out of range"},
+                         {R"({"egressBaseline":["10.0.0.1"]})", "missing \"/<prefix length>\""},
+                         {R"({"egressBaseline":5})", "comma-separated string or a list"},
+                         {R"({"dnsNamespace":"Kube_System"})", "dnsNamespace \"Kube_System\" is not a namespace name"},
+                         {R"({"ingressControllerNamespaces":["-x"]})", "ingressControllerNamespaces entry \"-x\""},
+                         {"nope", "netpol config: invalid JSON"}}) {
     auto r = parseConfig(c.config);
     ASSERT_FALSE(r.ok()) << c.config;
     EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
@@ -154,7 +156,8 @@ std::string review(std::string_view egress, std::string_view op = "CREATE",
   if (egress != "-") obj += R"(,"egress":)" + std::string(egress);
   obj += "}}";
   std::string r = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u",)"
-                  R"("kind":{"group":")" + std::string(group) + R"(","version":"v1","kind":")" + std::string(kind) +
+                  R"("kind":{"group":")" +
+                  std::string(group) + R"(","version":"v1","kind":")" + std::string(kind) +
                   R"("},"namespace":"kubeop-acme-web","operation":")" + std::string(op) + "\"";
   if (op != "DELETE") r += R"(,"object":)" + obj;
   r += "}";
@@ -201,8 +204,8 @@ INSTANTIATE_TEST_SUITE_P(
                       "egress CIDR 8.8.8.8/32 not in baseline allowlist"},
         AdmissionCase{"WiderThanItsBaseline", kBase, review(ipBlock("10.0.0.0/7")), false,
                       "egress CIDR 10.0.0.0/7 not in baseline allowlist"},
-        AdmissionCase{"SpanningTwoBaselineEntriesIsNotInsideOne", "10.0.0.0/8,11.0.0.0/8", review(ipBlock("10.0.0.0/7")),
-                      false, "egress CIDR 10.0.0.0/7 not in baseline allowlist"},
+        AdmissionCase{"SpanningTwoBaselineEntriesIsNotInsideOne", "10.0.0.0/8,11.0.0.0/8",
+                      review(ipBlock("10.0.0.0/7")), false, "egress CIDR 10.0.0.0/7 not in baseline allowlist"},
         AdmissionCase{"WorldDeniedByDefault", kBase, review(ipBlock("0.0.0.0/0")), false,
                       "egress CIDR 0.0.0.0/0 not in baseline allowlist"},
         AdmissionCase{"WorldAllowedByWorldBaseline", "0.0.0.0/0", review(ipBlock("0.0.0.0/0")), true, ""},
@@ -228,6 +231,13 @@ INSTANTIATE_TEST_SUITE_P(
                       review(R"([{"to":[{"ipBlock":{"cidr":"1.1.1.1/32"}},{"podSelector":{}}]},)"
                              R"({"to":[{"ipBlock":{"cidr":"1.1.1.1/32"}},{"ipBlock":{"cidr":"10.0.0.0/8"}}]}])"),
                       false, "egress CIDR 1.1.1.1/32 not in baseline allowlist"},
+        AdmissionCase{"MalformedShapesAreDenied", kBase,
+                      review(R"([5,{"to":{}},{"to":[{"ipBlock":{"cidr":"10.0.0.0/8","except":"10.1.0.0/16"}}]},)"
+                             R"({"to":[{"ipBlock":{"cidr":"10.0.0.0/8","except":[7]}}]}])"),
+                      false,
+                      "egress rule 0 must be an object; egress rule 1: \"to\" must be a list; egress rule 2 peer 0: "
+                      "ipBlock.except must be a list; egress rule 3 peer 0: ipBlock.except entries must be strings"},
+        AdmissionCase{"EgressNotAList", kBase, review(R"({})"), false, "spec.egress must be a list"},
         AdmissionCase{"SelectorsAreNotCidrs", kBase,
                       review(R"([{"to":[{"podSelector":{}},{"namespaceSelector":{}}]}])"), true, ""},
         AdmissionCase{"RuleWithoutToAllowsEverything", kBase, review(R"([{"ports":[{"port":53}]}])"), false,
@@ -238,9 +248,10 @@ INSTANTIATE_TEST_SUITE_P(
                       "in baseline allowlist"},
         AdmissionCase{"RuleWithoutToUnderAWorldBaseline", "0.0.0.0/0,::/0", review("[{}]"), true, ""},
         AdmissionCase{"NoEgress", kBase, review("-"), true, ""},
-        AdmissionCase{"IngressIpBlocksNotChecked", kBase,
-                      review(R"([{"to":[{"podSelector":{}}]}],"ingress":[{"from":[{"ipBlock":{"cidr":"8.8.8.8/32"}}]}])"),
-                      true, ""},
+        AdmissionCase{
+            "IngressIpBlocksNotChecked", kBase,
+            review(R"([{"to":[{"podSelector":{}}]}],"ingress":[{"from":[{"ipBlock":{"cidr":"8.8.8.8/32"}}]}])"), true,
+            ""},
         AdmissionCase{"OtherNamespacesNotChecked", kBase, review(ipBlock("8.8.8.8/32"), "CREATE", "{}"), true, ""},
         AdmissionCase{"UpdateChecked", kBase, review(ipBlock("8.8.8.8/32"), "UPDATE"), false,
                       "egress CIDR 8.8.8.8/32 not in baseline allowlist"},

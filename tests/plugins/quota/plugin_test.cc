@@ -18,10 +18,9 @@ std::shared_ptr<Plugin> loadQuota(std::string_view config = "{}") {
   return p.ok() ? *p : nullptr;
 }
 
-const char* kProjectScope =
-    R"({"scope":"project","object":{"apiVersion":"paas.kubeop.io/v1alpha1","kind":"Project",)"
-    R"("metadata":{"name":"acme-web"},"spec":{"tenantRef":"acme","name":"web"}},"tenant":null,)"
-    R"("namespace":"kubeop-acme-web"})";
+const char* kProjectScope = R"({"scope":"project","object":{"apiVersion":"paas.kubeop.io/v1alpha1","kind":"Project",)"
+                            R"("metadata":{"name":"acme-web"},"spec":{"tenantRef":"acme","name":"web"}},"tenant":null,)"
+                            R"("namespace":"kubeop-acme-web"})";
 
 TEST(QuotaPluginTest, LoadsAsAGuardrailWithAConfigSchema) {
   auto p = loadQuota();
@@ -90,27 +89,26 @@ TEST_P(QuotaPluginConfig, HostRefusesConfigThatBreaksTheSchemaOrTheRules) {
 
 INSTANTIATE_TEST_SUITE_P(
     Rejections, QuotaPluginConfig,
-    ::testing::Values(SchemaCase{"UnknownKey", R"({"maxCPU":"4"})", "additionalProperties"},
-                      SchemaCase{"UnknownDefaultsKey", R"({"defaults":{"services":3}})", "/defaults"},
-                      SchemaCase{"NegativePods", R"({"defaults":{"pods":-1}})", "/defaults/pods"},
-                      SchemaCase{"PodsAsString", R"({"defaults":{"pods":"ten"}})", "/defaults/pods"},
-                      SchemaCase{"MalformedQuantity", R"({"defaults":{"requestsCPU":"lots"}})",
-                                 "/defaults/requestsCPU"},
-                      SchemaCase{"NegativeQuantity", R"({"maxRequestsCPU":"-1"})", "/maxRequestsCPU"},
-                      SchemaCase{"NegativeInteger", R"({"maxRequestsMemory":-5})", "/maxRequestsMemory"},
-                      SchemaCase{"DefaultAsInteger", R"({"defaults":{"defaultLimitCPU":1}})",
-                                 "/defaults/defaultLimitCPU"},
-                      SchemaCase{"BooleanMaximum", R"({"maxRequestsCPU":true})", "/maxRequestsCPU"},
-                      SchemaCase{"NotAnObject", "[]", "config must be a JSON object"},
-                      // Passes the schema, fails the rules checked at create().
-                      SchemaCase{"DefaultsAboveMaximum", R"({"maxRequestsCPU":"500m"})",
-                                 "requests.cpu 1 exceeds maximum 500m"}),
+    ::testing::Values(
+        SchemaCase{"UnknownKey", R"({"maxCPU":"4"})", "additionalProperties"},
+        SchemaCase{"UnknownDefaultsKey", R"({"defaults":{"services":3}})", "/defaults"},
+        SchemaCase{"NegativePods", R"({"defaults":{"pods":-1}})", "/defaults/pods"},
+        SchemaCase{"PodsAsString", R"({"defaults":{"pods":"ten"}})", "/defaults/pods"},
+        SchemaCase{"MalformedQuantity", R"({"defaults":{"requestsCPU":"lots"}})", "/defaults/requestsCPU"},
+        SchemaCase{"NegativeQuantity", R"({"maxRequestsCPU":"-1"})", "/maxRequestsCPU"},
+        SchemaCase{"NegativeInteger", R"({"maxRequestsMemory":-5})", "/maxRequestsMemory"},
+        SchemaCase{"DefaultAsInteger", R"({"defaults":{"defaultLimitCPU":1}})", "/defaults/defaultLimitCPU"},
+        SchemaCase{"BooleanMaximum", R"({"maxRequestsCPU":true})", "/maxRequestsCPU"},
+        SchemaCase{"NotAnObject", "[]", "config must be a JSON object"},
+        // Passes the schema, fails the rules checked at create().
+        SchemaCase{"DefaultsAboveMaximum", R"({"maxRequestsCPU":"500m"})", "requests.cpu 1 exceeds maximum 500m"}),
     [](const ::testing::TestParamInfo<SchemaCase>& i) { return std::string(i.param.name); });
 
 TEST(QuotaPluginTest, AcceptsAFullConfig) {
-  auto p = loadQuota(R"({"defaults":{"pods":20,"requestsCPU":"2","requestsMemory":2147483648,"limitsCPU":"4",)"
-                     R"("limitsMemory":"4Gi","defaultRequestCPU":"200m","defaultRequestMemory":"128Mi",)"
-                     R"("defaultLimitCPU":"1","defaultLimitMemory":"1e9"},"maxRequestsCPU":"8","maxRequestsMemory":"16Gi"})");
+  auto p = loadQuota(
+      R"({"defaults":{"pods":20,"requestsCPU":"2","requestsMemory":2147483648,"limitsCPU":"4",)"
+      R"("limitsMemory":"4Gi","defaultRequestCPU":"200m","defaultRequestMemory":"128Mi",)"
+      R"("defaultLimitCPU":"1","defaultLimitMemory":"1e9"},"maxRequestsCPU":"8","maxRequestsMemory":"16Gi"})");
   ASSERT_NE(p, nullptr);
   auto out = p->contribute(kProjectScope);
   ASSERT_TRUE(out.ok()) << out.status().toString();

@@ -89,7 +89,8 @@ class QuotaOverrides : public ::testing::TestWithParam<OverrideCase> {};
 std::map<std::string, std::string> stringMap(const json::Value* v) {
   std::map<std::string, std::string> out;
   if (!v || !v->IsObject()) return out;
-  for (auto m = v->MemberBegin(); m != v->MemberEnd(); ++m) out[std::string(json::view(m->name))] = json::view(m->value);
+  for (auto m = v->MemberBegin(); m != v->MemberEnd(); ++m)
+    out[std::string(json::view(m->name))] = json::view(m->value);
   return out;
 }
 
@@ -115,39 +116,70 @@ const std::map<std::string, std::string> kLim{{"cpu", "500m"}, {"memory", "256Mi
 
 INSTANTIATE_TEST_SUITE_P(
     Precedence, QuotaOverrides,
-    ::testing::Values(
-        OverrideCase{"BuiltinsWithoutTenant", "{}", "-", "", kHard, kReq, kLim},
-        OverrideCase{"BuiltinsWithTenantWithoutQuota", "{}", "", "", kHard, kReq, kLim},
-        OverrideCase{"EmptyQuotaObjects", "{}", "{}", "{}", kHard, kReq, kLim},
-        OverrideCase{"ConfigOverridesBuiltins",
-                     R"({"defaults":{"pods":20,"requestsCPU":"2","defaultLimitMemory":"512Mi"}})", "", "",
-                     {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "1Gi"}}, kReq,
-                     {{"cpu", "500m"}, {"memory", "512Mi"}}},
-        OverrideCase{"TenantOverridesConfig", R"({"defaults":{"pods":20,"requestsCPU":"2"}})",
-                     R"({"pods":30,"requestsMemory":"2Gi"})", "",
-                     {{"pods", "30"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}}, kReq, kLim},
-        OverrideCase{"ProjectOverridesTenant", R"({"defaults":{"pods":20}})", R"({"pods":30,"requestsCPU":"3"})",
-                     R"({"pods":5,"defaultRequestCPU":"50m"})",
-                     {{"pods", "5"}, {"requests.cpu", "3"}, {"requests.memory", "1Gi"}},
-                     {{"cpu", "50m"}, {"memory", "64Mi"}}, kLim},
-        OverrideCase{"EachFieldFromItsOwnLevel", R"({"defaults":{"requestsMemory":"3Gi"}})",
-                     R"({"requestsCPU":"1500m"})", R"({"pods":7})",
-                     {{"pods", "7"}, {"requests.cpu", "1500m"}, {"requests.memory", "3Gi"}}, kReq, kLim},
-        OverrideCase{"LimitsAppearOnlyWhenSet", "{}", R"({"limitsCPU":"4"})", R"({"limitsMemory":"4Gi"})",
-                     {{"pods", "10"},
-                      {"requests.cpu", "1"},
-                      {"requests.memory", "1Gi"},
-                      {"limits.cpu", "4"},
-                      {"limits.memory", "4Gi"}},
-                     kReq, kLim},
-        OverrideCase{"IntegersAreQuantities", "{}", "", R"({"requestsCPU":2,"requestsMemory":1073741824})",
-                     {{"pods", "10"}, {"requests.cpu", "2"}, {"requests.memory", "1073741824"}}, kReq, kLim},
-        OverrideCase{"NullFieldsInherit", "{}", R"({"pods":12})", R"({"pods":null,"requestsCPU":null})",
-                     {{"pods", "12"}, {"requests.cpu", "1"}, {"requests.memory", "1Gi"}}, kReq, kLim},
-        OverrideCase{"DefaultsRaisedTogether", "{}", "",
-                     R"({"defaultRequestCPU":"1","defaultLimitCPU":"2","defaultRequestMemory":"1Gi",)"
-                     R"("defaultLimitMemory":"1Gi"})",
-                     kHard, {{"cpu", "1"}, {"memory", "1Gi"}}, {{"cpu", "2"}, {"memory", "1Gi"}}}),
+    ::testing::Values(OverrideCase{"BuiltinsWithoutTenant", "{}", "-", "", kHard, kReq, kLim},
+                      OverrideCase{"BuiltinsWithTenantWithoutQuota", "{}", "", "", kHard, kReq, kLim},
+                      OverrideCase{"EmptyQuotaObjects", "{}", "{}", "{}", kHard, kReq, kLim},
+                      OverrideCase{"ConfigOverridesBuiltins",
+                                   R"({"defaults":{"pods":20,"requestsCPU":"2","defaultLimitMemory":"512Mi"}})",
+                                   "",
+                                   "",
+                                   {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "1Gi"}},
+                                   kReq,
+                                   {{"cpu", "500m"}, {"memory", "512Mi"}}},
+                      OverrideCase{"TenantOverridesConfig",
+                                   R"({"defaults":{"pods":20,"requestsCPU":"2"}})",
+                                   R"({"pods":30,"requestsMemory":"2Gi"})",
+                                   "",
+                                   {{"pods", "30"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}},
+                                   kReq,
+                                   kLim},
+                      OverrideCase{"ProjectOverridesTenant",
+                                   R"({"defaults":{"pods":20}})",
+                                   R"({"pods":30,"requestsCPU":"3"})",
+                                   R"({"pods":5,"defaultRequestCPU":"50m"})",
+                                   {{"pods", "5"}, {"requests.cpu", "3"}, {"requests.memory", "1Gi"}},
+                                   {{"cpu", "50m"}, {"memory", "64Mi"}},
+                                   kLim},
+                      OverrideCase{"EachFieldFromItsOwnLevel",
+                                   R"({"defaults":{"requestsMemory":"3Gi"}})",
+                                   R"({"requestsCPU":"1500m"})",
+                                   R"({"pods":7})",
+                                   {{"pods", "7"}, {"requests.cpu", "1500m"}, {"requests.memory", "3Gi"}},
+                                   kReq,
+                                   kLim},
+                      OverrideCase{"LimitsAppearOnlyWhenSet",
+                                   "{}",
+                                   R"({"limitsCPU":"4"})",
+                                   R"({"limitsMemory":"4Gi"})",
+                                   {{"pods", "10"},
+                                    {"requests.cpu", "1"},
+                                    {"requests.memory", "1Gi"},
+                                    {"limits.cpu", "4"},
+                                    {"limits.memory", "4Gi"}},
+                                   kReq,
+                                   kLim},
+                      OverrideCase{"IntegersAreQuantities",
+                                   "{}",
+                                   "",
+                                   R"({"requestsCPU":2,"requestsMemory":1073741824})",
+                                   {{"pods", "10"}, {"requests.cpu", "2"}, {"requests.memory", "1073741824"}},
+                                   kReq,
+                                   kLim},
+                      OverrideCase{"NullFieldsInherit",
+                                   "{}",
+                                   R"({"pods":12})",
+                                   R"({"pods":null,"requestsCPU":null})",
+                                   {{"pods", "12"}, {"requests.cpu", "1"}, {"requests.memory", "1Gi"}},
+                                   kReq,
+                                   kLim},
+                      OverrideCase{"DefaultsRaisedTogether",
+                                   "{}",
+                                   "",
+                                   R"({"defaultRequestCPU":"1","defaultLimitCPU":"2","defaultRequestMemory":"1Gi",)"
+                                   R"("defaultLimitMemory":"1Gi"})",
+                                   kHard,
+                                   {{"cpu", "1"}, {"memory", "1Gi"}},
+                                   {{"cpu", "2"}, {"memory", "1Gi"}}}),
     [](const ::testing::TestParamInfo<OverrideCase>& i) { return std::string(i.param.name); });
 
 struct RefusedCase {
@@ -168,29 +200,50 @@ TEST_P(QuotaRefuses, ProjectsWhoseQuotaCannotBeApplied) {
   ASSERT_FALSE(out.ok()) << *out;
   EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
   for (const auto& e : c.expect) {
-    EXPECT_NE(out.status().message().find(e), std::string::npos) << "missing \"" << e << "\" in: " << out.status().message();
+    EXPECT_NE(out.status().message().find(e), std::string::npos)
+        << "missing \"" << e << "\" in: " << out.status().message();
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     BadQuota, QuotaRefuses,
     ::testing::Values(
-        RefusedCase{"CpuOverMaximum", R"({"maxRequestsCPU":"4"})", "", R"({"requestsCPU":"8"})",
+        RefusedCase{"CpuOverMaximum",
+                    R"({"maxRequestsCPU":"4"})",
+                    "",
+                    R"({"requestsCPU":"8"})",
                     {"Project web", "requests.cpu 8 exceeds maximum 4"}},
-        RefusedCase{"TenantMemoryOverMaximum", R"({"maxRequestsMemory":"2Gi"})", R"({"requestsMemory":"3Gi"})", "",
+        RefusedCase{"TenantMemoryOverMaximum",
+                    R"({"maxRequestsMemory":"2Gi"})",
+                    R"({"requestsMemory":"3Gi"})",
+                    "",
                     {"Project web", "requests.memory 3Gi exceeds maximum 2Gi"}},
-        RefusedCase{"DefaultRequestAboveDefaultLimit", "{}", "", R"({"defaultRequestCPU":"1"})",
+        RefusedCase{"DefaultRequestAboveDefaultLimit",
+                    "{}",
+                    "",
+                    R"({"defaultRequestCPU":"1"})",
                     {"default request for cpu (1) is more than its default limit (500m)"}},
-        RefusedCase{"DefaultMemoryRequestAboveLimit", "{}", R"({"defaultLimitMemory":"32Mi"})", "",
+        RefusedCase{"DefaultMemoryRequestAboveLimit",
+                    "{}",
+                    R"({"defaultLimitMemory":"32Mi"})",
+                    "",
                     {"default request for memory (64Mi) is more than its default limit (32Mi)"}},
-        RefusedCase{"MalformedQuantity", "{}", "", R"({"requestsCPU":"lots"})",
+        RefusedCase{"MalformedQuantity",
+                    "{}",
+                    "",
+                    R"({"requestsCPU":"lots"})",
                     {"Project web: spec.quota.requestsCPU", "quantities must match"}},
-        RefusedCase{"MalformedTenantQuantity", "{}", R"({"requestsMemory":"1Gb"})", "",
+        RefusedCase{"MalformedTenantQuantity",
+                    "{}",
+                    R"({"requestsMemory":"1Gb"})",
+                    "",
                     {"Tenant acme: spec.quota.requestsMemory", "quantities must match"}},
         RefusedCase{"Negative", "{}", "", R"({"requestsMemory":"-1Gi"})", {"-1Gi must not be negative"}},
         RefusedCase{"NegativeInteger", "{}", "", R"({"pods":-1})", {"spec.quota.pods", "must not be negative"}},
         RefusedCase{"FractionalPods", "{}", "", R"({"pods":"2.5"})", {"spec.quota.pods: 2.5 is not a whole number"}},
         RefusedCase{"FractionalNumber", "{}", "", R"({"requestsCPU":0.5})", {"got a fractional number"}},
+        RefusedCase{"HugeInteger", "{}", "", R"({"requestsCPU":9223372036854775807})", {"is too large"}},
+        RefusedCase{"HugeUnsigned", "{}", "", R"({"requestsCPU":18446744073709551615})", {"is too large"}},
         RefusedCase{"WrongType", "{}", "", R"({"requestsCPU":true})", {"got bool"}},
         RefusedCase{"QuotaNotAMap", "{}", "", R"("big")", {"spec.quota must be a map"}}),
     [](const ::testing::TestParamInfo<RefusedCase>& i) { return std::string(i.param.name); });
@@ -282,33 +335,63 @@ TEST_P(Envelope, SumsTheProjectsAgainstTheTenantsQuota) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, Envelope,
     ::testing::Values(
-        EnvelopeCase{"NoEnvelopeNoLimit", pq("t", "", "", ""),
-                     {pq("a", "10", "1", "1Gi"), pq("b", "10", "1", "1Gi")}, true,
-                     {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}}, {}, {}},
-        EnvelopeCase{"NoProjects", pq("t", "10", "2", "2Gi"), {}, true,
+        EnvelopeCase{"NoEnvelopeNoLimit",
+                     pq("t", "", "", ""),
+                     {pq("a", "10", "1", "1Gi"), pq("b", "10", "1", "1Gi")},
+                     true,
+                     {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}},
+                     {},
+                     {}},
+        EnvelopeCase{"NoProjects",
+                     pq("t", "10", "2", "2Gi"),
+                     {},
+                     true,
                      {{"pods", "0"}, {"requests.cpu", "0"}, {"requests.memory", "0"}},
-                     {{"pods", "10"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}}, {}},
-        EnvelopeCase{"Under", pq("t", "30", "4", "4Gi"), {pq("a", "10", "1", "1Gi"), pq("b", "10", "1500m", "2Gi")},
-                     true, {{"pods", "20"}, {"requests.cpu", "2500m"}, {"requests.memory", "3Gi"}},
-                     {{"pods", "30"}, {"requests.cpu", "4"}, {"requests.memory", "4Gi"}}, {}},
-        EnvelopeCase{"ExactlyFull", pq("t", "20", "2", "2Gi"), {pq("a", "10", "1", "1Gi"), pq("b", "10", "1000m", "1024Mi")},
-                     true, {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}},
-                     {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}}, {}},
-        EnvelopeCase{"CpuOver", pq("t", "", "2", ""), {pq("a", "10", "1", "1Gi"), pq("b", "10", "1500m", "1Gi")}, false,
-                     {{"pods", "20"}, {"requests.cpu", "2500m"}, {"requests.memory", "2Gi"}}, {{"requests.cpu", "2"}},
+                     {{"pods", "10"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}},
+                     {}},
+        EnvelopeCase{"Under",
+                     pq("t", "30", "4", "4Gi"),
+                     {pq("a", "10", "1", "1Gi"), pq("b", "10", "1500m", "2Gi")},
+                     true,
+                     {{"pods", "20"}, {"requests.cpu", "2500m"}, {"requests.memory", "3Gi"}},
+                     {{"pods", "30"}, {"requests.cpu", "4"}, {"requests.memory", "4Gi"}},
+                     {}},
+        EnvelopeCase{"ExactlyFull",
+                     pq("t", "20", "2", "2Gi"),
+                     {pq("a", "10", "1", "1Gi"), pq("b", "10", "1000m", "1024Mi")},
+                     true,
+                     {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}},
+                     {{"pods", "20"}, {"requests.cpu", "2"}, {"requests.memory", "2Gi"}},
+                     {}},
+        EnvelopeCase{"CpuOver",
+                     pq("t", "", "2", ""),
+                     {pq("a", "10", "1", "1Gi"), pq("b", "10", "1500m", "1Gi")},
+                     false,
+                     {{"pods", "20"}, {"requests.cpu", "2500m"}, {"requests.memory", "2Gi"}},
+                     {{"requests.cpu", "2"}},
                      {"requests.cpu: the projects' quotas add up to 2500m (a 1, b 1500m), more than the tenant's "
                       "envelope of 2"}},
-        EnvelopeCase{"MemoryOverInBinaryUnits", pq("t", "", "", "1Gi"), {pq("a", "1", "1", "512Mi"), pq("b", "1", "1", "1Gi")},
-                     false, {{"pods", "2"}, {"requests.cpu", "2"}, {"requests.memory", "1536Mi"}},
+        EnvelopeCase{"MemoryOverInBinaryUnits",
+                     pq("t", "", "", "1Gi"),
+                     {pq("a", "1", "1", "512Mi"), pq("b", "1", "1", "1Gi")},
+                     false,
+                     {{"pods", "2"}, {"requests.cpu", "2"}, {"requests.memory", "1536Mi"}},
                      {{"requests.memory", "1Gi"}},
                      {"requests.memory: the projects' quotas add up to 1536Mi (a 512Mi, b 1Gi)", "envelope of 1Gi"}},
-        EnvelopeCase{"PodsAndCpuOver", pq("t", "15", "1", "10Gi"), {pq("a", "10", "1", "1Gi"), pq("b", "10", "100m", "1Gi")},
-                     false, {{"pods", "20"}, {"requests.cpu", "1100m"}, {"requests.memory", "2Gi"}},
+        EnvelopeCase{"PodsAndCpuOver",
+                     pq("t", "15", "1", "10Gi"),
+                     {pq("a", "10", "1", "1Gi"), pq("b", "10", "100m", "1Gi")},
+                     false,
+                     {{"pods", "20"}, {"requests.cpu", "1100m"}, {"requests.memory", "2Gi"}},
                      {{"pods", "15"}, {"requests.cpu", "1"}, {"requests.memory", "10Gi"}},
                      {"pods: the projects' quotas add up to 20 (a 10, b 10), more than the tenant's envelope of 15",
                       "; requests.cpu: the projects' quotas add up to 1100m"}},
-        EnvelopeCase{"OneMilliOver", pq("t", "", "1", ""), {pq("a", "1", "500m", "1"), pq("b", "1", "501m", "1")}, false,
-                     {{"pods", "2"}, {"requests.cpu", "1001m"}, {"requests.memory", "2"}}, {{"requests.cpu", "1"}},
+        EnvelopeCase{"OneMilliOver",
+                     pq("t", "", "1", ""),
+                     {pq("a", "1", "500m", "1"), pq("b", "1", "501m", "1")},
+                     false,
+                     {{"pods", "2"}, {"requests.cpu", "1001m"}, {"requests.memory", "2"}},
+                     {{"requests.cpu", "1"}},
                      {"add up to 1001m"}}),
     [](const ::testing::TestParamInfo<EnvelopeCase>& i) { return std::string(i.param.name); });
 
@@ -330,9 +413,9 @@ TEST(QuotaGuardrailTest, TenantScopeReportsTheEnvelopeOverEffectiveProjectQuotas
             (std::map<std::string, std::string>{{"pods", "20"}, {"requests.cpu", "3"}, {"requests.memory", "2Gi"}}));
   EXPECT_EQ(stringMap(&env["limit"]), (std::map<std::string, std::string>{{"requests.cpu", "2"}}));
 
-  auto fits = guardrail().contribute(R"({"scope":"tenant","object":)" + tenantCr(R"({"pods":25})") +
-                                     R"(,"projects":[)" + projectCr(R"({"pods":10})", "a") + "," +
-                                     projectCr(R"({"pods":15})", "b") + "]}");
+  auto fits =
+      guardrail().contribute(R"({"scope":"tenant","object":)" + tenantCr(R"({"pods":25})") + R"(,"projects":[)" +
+                             projectCr(R"({"pods":10})", "a") + "," + projectCr(R"({"pods":15})", "b") + "]}");
   ASSERT_TRUE(fits.ok()) << fits.status().toString();
   auto f = parseOk(*fits);
   EXPECT_TRUE(f["envelope"]["ok"].GetBool());
@@ -340,8 +423,8 @@ TEST(QuotaGuardrailTest, TenantScopeReportsTheEnvelopeOverEffectiveProjectQuotas
 }
 
 TEST(QuotaGuardrailTest, TenantScopeRefusesAnotherTenantsProject) {
-  std::string scope = R"({"scope":"tenant","object":)" + tenantCr() + R"(,"projects":[)" +
-                      projectCr("", "web", "other") + "]}";
+  std::string scope =
+      R"({"scope":"tenant","object":)" + tenantCr() + R"(,"projects":[)" + projectCr("", "web", "other") + "]}";
   auto out = guardrail().contribute(scope);
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("belongs to tenant \"other\""), std::string::npos) << out.status().message();
@@ -354,7 +437,8 @@ TEST(QuotaGuardrailTest, TenantScopeRefusesAnotherTenantsProject) {
 // ---- config ----
 
 TEST(QuotaConfigTest, ParsesDefaultsAndMaximums) {
-  auto c = parseConfig(R"({"defaults":{"pods":5,"requestsCPU":"500m"},"maxRequestsCPU":"4","maxRequestsMemory":8589934592})");
+  auto c = parseConfig(
+      R"({"defaults":{"pods":5,"requestsCPU":"500m"},"maxRequestsCPU":"4","maxRequestsMemory":8589934592})");
   ASSERT_TRUE(c.ok()) << c.status().toString();
   EXPECT_EQ(c->defaults.pods->text, "5");
   EXPECT_EQ(c->defaults.requestsCPU->milli, 500);
@@ -454,12 +538,14 @@ INSTANTIATE_TEST_SUITE_P(
         AdmissionCase{"NoHard", kMax, review("-"), false, "resourcequota must set requests.cpu and requests.memory"},
         AdmissionCase{"HardNotAMap", kMax, review(R"("x")"), false,
                       "resourcequota must set requests.cpu and requests.memory"},
-        AdmissionCase{"EmptyHardIsDeniedNotZero", kMax, review("{}"), false,
-                      "resourcequota must set requests.cpu and requests.memory (missing: requests.cpu, requests.memory)"},
+        AdmissionCase{
+            "EmptyHardIsDeniedNotZero", kMax, review("{}"), false,
+            "resourcequota must set requests.cpu and requests.memory (missing: requests.cpu, requests.memory)"},
         AdmissionCase{"MissingMemoryIsDeniedNotZero", kMax, review(R"({"requests.cpu":"1"})"), false,
                       "resourcequota must set requests.cpu and requests.memory (missing: requests.memory)"},
-        AdmissionCase{"MissingKeysDeniedWithoutMaximums", "{}", review(R"({"pods":"3"})"), false,
-                      "resourcequota must set requests.cpu and requests.memory (missing: requests.cpu, requests.memory)"},
+        AdmissionCase{
+            "MissingKeysDeniedWithoutMaximums", "{}", review(R"({"pods":"3"})"), false,
+            "resourcequota must set requests.cpu and requests.memory (missing: requests.cpu, requests.memory)"},
         AdmissionCase{"CpuOverMaximum", kMax, review(R"({"requests.cpu":"5","requests.memory":"1Gi"})"), false,
                       "requests.cpu exceeds maximum 4"},
         AdmissionCase{"MemoryOverMaximum", kMax, review(R"({"requests.cpu":"1","requests.memory":"9Gi"})"), false,
