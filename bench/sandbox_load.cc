@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   http::ClientOptions co;
   co.tls.caPem = (*sb)->caPem();
   co.maxIdleConnectionsPerHost = static_cast<size_t>(threads) + 12;
+  co.ioThreads = 2;
   auto client = http::Client::create(co);
   if (!client.ok()) {
     std::fprintf(stderr, "client: %s\n", client.status().message().c_str());

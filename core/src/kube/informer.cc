@@ -279,7 +279,8 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
   std::optional<http::CancelToken> currentWatch;
   Stats stats;
 
-  std::mutex dispatchMu;  // held while handlers run
+  std::mutex dispatchMu;   // held while handlers run
+  std::mutex lifecycleMu;  // serializes joining the threads in stop()
   std::thread reflectorThread, dispatchThread;
   std::thread::id dispatchThreadId;
 
@@ -555,11 +556,13 @@ HandlerId Informer::addEventHandler(EventHandlers handlers) {
 }
 
 void Informer::removeEventHandler(HandlerId id) {
+  std::thread::id dispatcher;
   {
     std::lock_guard lk(impl_->mu);
     impl_->handlers.erase(id);
+    dispatcher = impl_->dispatchThreadId;
   }
-  if (std::this_thread::get_id() != impl_->dispatchThreadId) {
+  if (std::this_thread::get_id() != dispatcher) {
     std::lock_guard wait(impl_->dispatchMu);  // a delivery in flight finishes first
   }
 }
@@ -575,6 +578,7 @@ void Informer::start() {
 }
 
 void Informer::stop() {
+  bool onDispatch;
   {
     std::lock_guard lk(impl_->mu);
     impl_->stopping = true;
@@ -582,11 +586,20 @@ void Informer::stop() {
     impl_->cv.notify_all();
     impl_->stopCv.notify_all();
     impl_->syncedCv.notify_all();
+    onDispatch = std::this_thread::get_id() == impl_->dispatchThreadId;
+  }
+  // One caller joins; a handler calling stop() while another thread is already stopping just
+  // returns (that thread joins the dispatcher once the handler is done).
+  std::unique_lock life(impl_->lifecycleMu, std::defer_lock);
+  if (onDispatch) {
+    if (!life.try_lock()) return;
+  } else {
+    life.lock();
   }
   if (impl_->reflectorThread.joinable()) impl_->reflectorThread.join();
   if (impl_->dispatchThread.joinable()) {
-    if (std::this_thread::get_id() == impl_->dispatchThread.get_id()) {
-      impl_->dispatchThread.detach();  // called from a handler: the thread ends after it returns
+    if (onDispatch) {
+      impl_->dispatchThread.detach();  // ends by itself after the handler returns
     } else {
       impl_->dispatchThread.join();
     }

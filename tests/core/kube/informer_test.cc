@@ -270,8 +270,8 @@ TEST(InformerTest, ListsThenWatchesFromTheListsVersionAndDeliversInOrder) {
                   event(WatchEventType::kModified, obj("ns", "a", "12")),
                   event(WatchEventType::kDeleted, obj("ns", "b", "13")), bookmark("14")},
                  Status::ok()});
-  Informer inf(lw, quickOptions());
   Recorder rec;
+  Informer inf(lw, quickOptions());
   inf.addEventHandler(rec.handlers());
   EXPECT_FALSE(inf.hasSynced());
   inf.start();
@@ -294,8 +294,8 @@ TEST(InformerTest, AnExpiredWatchRelistsAndReportsOnlyWhatChanged) {
   lw->pushList(listOf("10", {obj("ns", "a", "1"), obj("ns", "b", "2"), obj("ns", "same", "3")}));
   lw->pushList(listOf("20", {obj("ns", "a", "15"), obj("ns", "c", "16"), obj("ns", "same", "3")}));
   lw->pushWatch({{errorEvent(410, "Expired")}, Status::ok()});
-  Informer inf(lw, quickOptions());
   Recorder rec;
+  Informer inf(lw, quickOptions());
   inf.addEventHandler(rec.handlers());
   inf.start();
   ASSERT_TRUE(rec.waitFor(6));
@@ -318,8 +318,8 @@ TEST(InformerTest, GoneAtEstablishmentRelistsAndOtherErrorsBackOff) {
   lw->pushWatch({{errorEvent(500, "InternalError")}, Status::ok()});                 // another ERROR event
   lw->pushWatch({{}, Status(StatusCode::kUnavailable, "connection reset")});          // a broken stream
   lw->pushWatch({{event(WatchEventType::kAdded, obj("ns", "b", "11"))}, Status::ok()});
-  Informer inf(lw, quickOptions());
   Recorder rec;
+  Informer inf(lw, quickOptions());
   inf.addEventHandler(rec.handlers());
   inf.start();
   ASSERT_TRUE(inf.waitForSync(5s));
@@ -343,6 +343,9 @@ TEST(InformerTest, AHandlerAddedLaterGetsTheCacheThenEveryChangeExactlyOnce) {
   // events are flowing.
   auto lw = std::make_shared<ScriptedListerWatcher>();
   lw->pushList(listOf("1", {obj("ns", "seed", "1")}));
+  std::mutex mu;
+  std::map<std::string, std::string> view;  // what the late handler believes: key → rv
+  int duplicates = 0;
   Informer inf(lw, quickOptions());
   inf.start();
   ASSERT_TRUE(inf.waitForSync(5s));
@@ -357,9 +360,6 @@ TEST(InformerTest, AHandlerAddedLaterGetsTheCacheThenEveryChangeExactlyOnce) {
     lw->pushWatch({{bookmark("999")}, Status::ok()});
   });
   std::this_thread::sleep_for(2ms);  // let events flow first: registration races them on purpose
-  std::mutex mu;
-  std::map<std::string, std::string> view;  // what the late handler believes: key → rv
-  int duplicates = 0;
   EventHandlers h;
   h.onAdd = [&](const Object& o) {
     std::lock_guard lk(mu);
@@ -396,8 +396,8 @@ TEST(InformerTest, ResyncRedeliversEveryCachedObjectAsAnUpdate) {
   lw->pushList(listOf("5", {obj("ns", "a", "1"), obj("ns", "b", "2")}));
   InformerOptions o = quickOptions();
   o.resyncPeriod = 30ms;
-  Informer inf(lw, o);
   Recorder rec;
+  Informer inf(lw, o);
   inf.addEventHandler(rec.handlers());
   inf.start();
   ASSERT_TRUE(rec.waitFor(6));
@@ -412,13 +412,15 @@ TEST(InformerTest, ResyncRedeliversEveryCachedObjectAsAnUpdate) {
 TEST(InformerTest, HandlersCanThrowUnregisterAndStopTheInformer) {
   auto lw = std::make_shared<ScriptedListerWatcher>();
   lw->pushList(listOf("5", {obj("ns", "a", "1")}));
+  // Everything the handlers touch outlives the informer.
+  Recorder rec;
+  Recorder removed;
+  std::atomic<bool> stopped{false};
   auto inf = std::make_unique<Informer>(lw, quickOptions());
   EventHandlers thrower;
   thrower.onAdd = [](const Object&) { throw std::runtime_error("handler bug"); };
   inf->addEventHandler(thrower);
-  Recorder rec;
   HandlerId id = inf->addEventHandler(rec.handlers());
-  Recorder removed;
   HandlerId gone = inf->addEventHandler(removed.handlers());
   inf->removeEventHandler(gone);
   inf->start();
@@ -431,7 +433,6 @@ TEST(InformerTest, HandlersCanThrowUnregisterAndStopTheInformer) {
   EXPECT_THAT(removed.lines(), IsEmpty());
 
   // stop() from inside a handler neither deadlocks nor crashes; the informer is then inert.
-  std::atomic<bool> stopped{false};
   EventHandlers stopper;
   Informer* raw = inf.get();
   stopper.onAdd = [&](const Object&) {
@@ -481,8 +482,8 @@ TEST_F(SandboxInformerTest, SyncsThenFollowsAddsUpdatesAndDeletes) {
   ASSERT_TRUE(client_->create(configMap(ns_, "before", {{"a", "1"}})).ok());
   InformerOptions o;
   o.pageSize = 1;  // the initial list pages
-  Informer inf(makeListerWatcher(client_, "v1", "ConfigMap", ns_), o);
   Recorder rec;
+  Informer inf(makeListerWatcher(client_, "v1", "ConfigMap", ns_), o);
   inf.addEventHandler(rec.handlers());
   inf.start();
   ASSERT_TRUE(inf.waitForSync(10s));
@@ -507,8 +508,8 @@ TEST_F(SandboxInformerTest, SyncsThenFollowsAddsUpdatesAndDeletes) {
 }
 
 TEST_F(SandboxInformerTest, RelistsWhenTheServerExpiresItsWatch) {
-  Informer inf(makeListerWatcher(client_, "v1", "ConfigMap", ns_), quickOptions());
   Recorder rec;
+  Informer inf(makeListerWatcher(client_, "v1", "ConfigMap", ns_), quickOptions());
   inf.addEventHandler(rec.handlers());
   inf.start();
   ASSERT_TRUE(inf.waitForSync(10s));
@@ -549,9 +550,9 @@ TEST_F(SandboxInformerTest, RelistsAfterGoneAtEstablishmentAndReportsTheDeleteIt
     EXPECT_TRUE(client_->remove("v1", "ConfigMap", ns_, "victim").ok());
     for (int i = 0; i < 15; ++i) EXPECT_TRUE(client_->create(configMap(other, "c" + std::to_string(i))).ok());
   });
-  Informer inf(lw, quickOptions());
   std::mutex mu;
   std::vector<std::string> deleted;
+  Informer inf(lw, quickOptions());
   EventHandlers h;
   h.onDelete = [&](const Object& o) {
     std::lock_guard lk(mu);
@@ -602,6 +603,7 @@ TEST_F(SandboxInformerTest, IndexesFollowLiveChanges) {
 }
 
 TEST_F(SandboxInformerTest, TheFactorySharesOneInformerPerResourceAndSelector) {
+  Recorder first, second, filtered;
   InformerFactory factory(client_, quickOptions());
   auto a = factory.informerFor("v1", "ConfigMap", ns_);
   auto b = factory.informerFor("v1", "ConfigMap", ns_);
@@ -611,7 +613,6 @@ TEST_F(SandboxInformerTest, TheFactorySharesOneInformerPerResourceAndSelector) {
   EXPECT_NE(a, labelled);
   EXPECT_NE(a, secrets);
   EXPECT_EQ(factory.size(), 3u);
-  Recorder first, second, filtered;
   a->addEventHandler(first.handlers());
   b->addEventHandler(second.handlers());
   labelled->addEventHandler(filtered.handlers());

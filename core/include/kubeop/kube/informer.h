@@ -19,7 +19,6 @@
 // informer (a slow handler delays the others; keep handlers short — enqueue keys).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -29,7 +28,6 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "kubeop/core/object.h"
@@ -150,8 +148,9 @@ class Informer {
 
   // Registers handlers. When the informer already holds objects, the new handler first gets an
   // onAdd for each of them (only it), then the changes that follow — never an event twice or a
-  // change missed. May be called before or after start(), from any thread but a handler of
-  // this informer.
+  // change missed. May be called before or after start(), from any thread (a handler too).
+  // LIFETIME: whatever the handlers capture must stay valid until removeEventHandler() or
+  // stop() has returned.
   HandlerId addEventHandler(EventHandlers handlers);
   // No event is delivered to it after this returns (unless called from a handler, which only
   // ends delivery after the current event).
