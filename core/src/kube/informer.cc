@@ -452,7 +452,6 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
         needList = true;
         continue;
       }
-      if (st.code() == StatusCode::kCancelled) continue;  // stopping (checked at the top)
       {
         std::lock_guard lk(mu);
         ++stats.failures;

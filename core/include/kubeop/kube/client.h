@@ -18,7 +18,8 @@
 //  - 429 TooManyRequests: the server did not process the request, so every verb is retried,
 //    after Retry-After when given (never past the call's deadline: when Retry-After would end
 //    after it the 429 is returned at once), else after the backoff.
-//  - 5xx answers and transport failures (connection refused/reset, TLS failure, closed early):
+//  - 5xx answers (but 501) and transport failures (connection refused/reset, TLS failure, a
+//    connect timeout, a connection closed early):
 //    retried only when a replay cannot do harm — GET (get, list, discovery, watch
 //    establishment) and PUT carrying metadata.resourceVersion (a replay of an update that did
 //    land fails with Conflict instead of writing twice). POST, PATCH, DELETE and unconditional
