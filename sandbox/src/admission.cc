@@ -208,24 +208,8 @@ StatusCode codeForHttp(int http) {
 // The reason apimachinery's constructors give each code (used when a webhook's status carries a
 // code but no reason; upstream would leave it empty, ErrorDetails cannot).
 const char* canonicalReason(int http) {
-  switch (http) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 406: return "NotAcceptable";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "RequestEntityTooLarge";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return http >= 500 ? "InternalError" : "BadRequest";
-  }
+  const char* r = reasonForHttpStatus(http);
+  return *r ? r : (http >= 500 ? "InternalError" : "BadRequest");
 }
 
 HookError callingError(std::string reason) {

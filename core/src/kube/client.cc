@@ -37,26 +37,7 @@ using std::chrono::milliseconds;
 
 // ---- errors --------------------------------------------------------------------------------
 
-std::string reasonForHttp(int http) {
-  switch (http) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 406: return "NotAcceptable";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "RequestEntityTooLarge";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "";
-  }
-}
+std::string reasonForHttp(int http) { return reasonForHttpStatus(http); }
 
 int parseRetryAfter(std::string_view v) {
   // Seconds only (client-go ignores the HTTP-date form too).

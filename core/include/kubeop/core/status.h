@@ -77,6 +77,9 @@ bool isTerminal(StatusCode code);   // InvalidArgument, FailedPrecondition, Payl
 int httpStatusFor(StatusCode code);
 // Kubernetes StatusReason for the code ("NotFound", "AlreadyExists", "Conflict", "Invalid", …).
 const char* reasonFor(StatusCode code);
+// The Kubernetes StatusReason apimachinery's constructors give an HTTP status ("Conflict" for
+// 409, "Gone" for 410, …); "" for statuses without one.
+const char* reasonForHttpStatus(int http_status);
 // The inverse of httpStatusFor for clients decoding an HTTP answer.
 StatusCode statusCodeFromHttp(int http_status);
 
