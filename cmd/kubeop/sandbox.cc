@@ -51,6 +51,7 @@ int runSandbox(const std::vector<std::string>& args) {
   fs.add("data-dir", "", "persist objects here and reload them on start (empty: in memory only)");
   fs.add("token", "", "the bearer token clients must send (default: generated)");
   fs.add("watch-window", "10000", "watch events kept for resuming watches; older resourceVersions get 410 Gone");
+  fs.add("bookmark-interval", "30s", "how often watchers that allow bookmarks get a BOOKMARK event");
   fs.add("rollout-delay", "500ms", "time before a Deployment/StatefulSet/DaemonSet reports its rollout done");
   fs.add("job-delay", "500ms", "time before a Job completes (or fails)");
   fs.add("failing-image-pattern", "(^|/)fail(:|@|$)", "Jobs whose image matches this regex fail");
@@ -78,6 +79,8 @@ int runSandbox(const std::vector<std::string>& args) {
   auto rollout = parseDuration("rollout-delay", fs.get("rollout-delay"));
   auto jobDelay = parseDuration("job-delay", fs.get("job-delay"));
   auto latency = parseDuration("fault-latency", fs.get("fault-latency"));
+  auto bookmarks = parseDuration("bookmark-interval", fs.get("bookmark-interval"));
+  if (!bookmarks.ok() || bookmarks->count() < 10) return fail("--bookmark-interval must be a duration of at least 10ms", 2);
   if (!window.ok() || *window < 10) return fail("--watch-window must be an integer ≥ 10", 2);
   if (!threads.ok() || *threads < 1 || *threads > 64) return fail("--threads must be between 1 and 64", 2);
   if (!rollout.ok()) return fail(rollout.status().message(), 2);
@@ -115,6 +118,7 @@ int runSandbox(const std::vector<std::string>& args) {
   config.kubeconfigOut = fs.get("kubeconfig-out");
   config.watchWindow = static_cast<size_t>(*window);
   config.rolloutDelay = *rollout;
+  config.bookmarkInterval = *bookmarks;
   config.jobDelay = *jobDelay;
   config.failingImagePattern = fs.get("failing-image-pattern");
   config.faults.latency = *latency;

@@ -1,5 +1,6 @@
 #include "sandbox_runner.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "commands.h"
@@ -83,9 +84,10 @@ StatusOr<std::unique_ptr<EmbeddedSandbox>> EmbeddedSandbox::start(const SandboxC
     auto lastSave = lastBookmark;
     uint64_t savedRv = self->store_->resourceVersion();
     while (!self->done_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(std::chrono::milliseconds(200),
+                                                                      self->config_.bookmarkInterval));
       auto now = std::chrono::steady_clock::now();
-      if (now - lastBookmark > std::chrono::seconds(30)) {
+      if (now - lastBookmark >= self->config_.bookmarkInterval) {
         self->store_->sendBookmarks();
         lastBookmark = now;
       }

@@ -24,6 +24,7 @@ struct SandboxConfig {
   std::string token;          // empty: generated (and kept in dataDir)
   std::string kubeconfigOut;  // empty: not written
   size_t watchWindow = 10000;
+  std::chrono::milliseconds bookmarkInterval{30000};  // BOOKMARK events to watchers that allow them
   std::chrono::milliseconds rolloutDelay{500};
   std::chrono::milliseconds jobDelay{500};
   std::string failingImagePattern = "(^|/)fail(:|@|$)";

@@ -211,6 +211,28 @@ TEST_F(KubectlTest, RejectsAnInvalidNameWithTheApiserversMessage) {
 namespace kubeop::test {
 namespace {
 
+// --bookmark-interval: a watch that allows bookmarks gets BOOKMARK events carrying the current
+// resourceVersion (the watch cache's periodic bookmarks, made frequent for tests).
+TEST(SandboxBookmarksTest, WatchersThatAllowBookmarksReceiveThem) {
+  if (!std::filesystem::exists("/usr/bin/curl")) GTEST_SKIP() << "curl is not installed";
+  auto dir = std::filesystem::temp_directory_path() / ("kubeop-bm-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  Child sb({kubeopBinary(), "sandbox", "--listen", "127.0.0.1:0", "--bookmark-interval", "100ms", "--kubeconfig-out",
+            (dir / "kc").string()});
+  std::string out = sb.readUntil("kubeconfig:", std::chrono::seconds(30));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("server: +https://127\\.0\\.0\\.1:([0-9]+)"))) << out;
+  std::ifstream kc(dir / "kc");
+  std::string text((std::istreambuf_iterator<char>(kc)), std::istreambuf_iterator<char>());
+  std::smatch t;
+  ASSERT_TRUE(std::regex_search(text, t, std::regex("token: ([0-9a-f]+)"))) << text;
+  auto r = run({"/usr/bin/curl", "-sk", "--max-time", "2", "-H", "Authorization: Bearer " + t[1].str(),
+                "https://127.0.0.1:" + m[1].str() +
+                    "/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=1"});
+  EXPECT_NE(r.out.find("\"type\":\"BOOKMARK\""), std::string::npos) << r.out << r.err;
+  std::filesystem::remove_all(dir);
+}
+
 // kubeop's own CRDs (deploy/crds) install on the sandbox and kubeOP's manifests apply unchanged.
 TEST_F(KubectlTest, KubeopCrdsInstallAndKubeopManifestsApply) {
   auto a = kubectl({"apply", "-f", sourceDir() + "/deploy/crds/"});
