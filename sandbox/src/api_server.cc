@@ -115,15 +115,13 @@ Response statusError(int code, const char* reason, const std::string& message, S
 }
 
 Response badRequest(const std::string& m) { return statusError(400, "BadRequest", m); }
-Response notFoundPath(const std::string& path) {
+// The apiserver's wording for an unknown path (it names neither the path nor the verb).
+Response notFoundPath(const std::string& /*path*/) {
   return statusError(404, "NotFound", "the server could not find the requested resource", StatusCode::kNotFound);
-  (void)path;
 }
-Response methodNotSupported(const std::string& verb, const std::string& resource) {
+Response methodNotSupported(const std::string& /*verb*/, const std::string& /*resource*/) {
   return statusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
                      StatusCode::kUnimplemented);
-  (void)verb;
-  (void)resource;
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
