@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "kubeop/core/json.h"
 #include "kubeop/core/pki.h"
-#include "kubeop/core/yaml.h"
+#include "kubeop/kube/kubeconfig.h"
 
 namespace kubeop::cmd {
 
@@ -40,27 +40,6 @@ std::string randomToken() {
   for (unsigned char c : raw) {
     out += kHex[c >> 4];
     out += kHex[c & 15];
-  }
-  return out;
-}
-
-std::string base64(std::string_view in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-    out += k[v >> 18];
-    out += k[(v >> 12) & 63];
-    out += k[(v >> 6) & 63];
-    out += k[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = (unsigned char)in[i] << 16 | (i + 1 < in.size() ? (unsigned char)in[i + 1] << 8 : 0);
-    out += k[v >> 18];
-    out += k[(v >> 12) & 63];
-    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
-    out += '=';
   }
   return out;
 }
@@ -108,38 +87,15 @@ StatusOr<SandboxCredentials> sandboxCredentials(const std::string& stateDir, con
 
 Status writeSandboxKubeconfig(const std::string& path, const std::string& server, const std::string& caPem,
                               const std::string& token) {
-  json::Document d(rapidjson::kObjectType);
-  auto& a = d.GetAllocator();
-  d.AddMember("apiVersion", "v1", a);
-  d.AddMember("kind", "Config", a);
-  json::Value clusters(rapidjson::kArrayType), users(rapidjson::kArrayType), contexts(rapidjson::kArrayType);
-  json::Value cluster(rapidjson::kObjectType), clusterBody(rapidjson::kObjectType);
-  clusterBody.AddMember("server", json::str(server, a), a);
-  clusterBody.AddMember("certificate-authority-data", json::str(base64(caPem), a), a);
-  cluster.AddMember("name", "kubeop-sandbox", a);
-  cluster.AddMember("cluster", clusterBody, a);
-  clusters.PushBack(cluster, a);
-  json::Value user(rapidjson::kObjectType), userBody(rapidjson::kObjectType);
-  userBody.AddMember("token", json::str(token, a), a);
-  user.AddMember("name", "kubeop-sandbox-admin", a);
-  user.AddMember("user", userBody, a);
-  users.PushBack(user, a);
-  json::Value ctx(rapidjson::kObjectType), ctxBody(rapidjson::kObjectType);
-  ctxBody.AddMember("cluster", "kubeop-sandbox", a);
-  ctxBody.AddMember("user", "kubeop-sandbox-admin", a);
-  ctxBody.AddMember("namespace", "default", a);
-  ctx.AddMember("name", "kubeop-sandbox", a);
-  ctx.AddMember("context", ctxBody, a);
-  contexts.PushBack(ctx, a);
-  d.AddMember("clusters", clusters, a);
-  d.AddMember("users", users, a);
-  d.AddMember("contexts", contexts, a);
-  d.AddMember("current-context", "kubeop-sandbox", a);
-  d.AddMember("preferences", json::Value(rapidjson::kObjectType), a);
-  std::error_code ec;
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  return writePrivate(path, yaml::toYaml(d));
+  kube::KubeconfigSpec spec;
+  spec.server = server;
+  spec.caPem = caPem;
+  spec.token = token;
+  spec.clusterName = "kubeop-sandbox";
+  spec.userName = "kubeop-sandbox-admin";
+  spec.contextName = "kubeop-sandbox";
+  spec.namespace_ = "default";
+  return kube::writeKubeconfig(path, spec);
 }
 
 }  // namespace kubeop::cmd

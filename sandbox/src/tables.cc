@@ -15,19 +15,11 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-std::optional<std::chrono::system_clock::time_point> parseTime(std::string_view s) {
-  std::tm tm{};
-  if (s.size() < 20) return std::nullopt;
-  std::string str(s.substr(0, 19));
-  if (!strptime(str.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 std::string ageOf(const json::Value& v, std::chrono::system_clock::time_point now) {
   if (!v.IsString()) return "<unknown>";
-  auto t = parseTime(json::view(v));
+  auto t = parseRfc3339(json::view(v));
   if (!t) return "<invalid>";
-  return humanDuration(std::chrono::duration_cast<std::chrono::seconds>(now - *t));
+  return humanDuration(now - *t);
 }
 
 std::string str(const json::Value* v) {
@@ -154,90 +146,6 @@ void writeColumn(Writer& w, const Column& c) {
 
 }  // namespace
 
-std::string humanDuration(std::chrono::seconds d) {
-  long long s = d.count();
-  if (s < 0) s = 0;
-  char b[32];
-  if (s < 120) {
-    std::snprintf(b, sizeof b, "%llds", s);
-  } else if (s < 600) {
-    long long m = s / 60, r = s % 60;
-    if (r) std::snprintf(b, sizeof b, "%lldm%llds", m, r);
-    else std::snprintf(b, sizeof b, "%lldm", m);
-  } else if (s < 3 * 3600) {
-    std::snprintf(b, sizeof b, "%lldm", s / 60);
-  } else if (s < 8 * 3600) {
-    long long h = s / 3600, m = (s % 3600) / 60;
-    if (m) std::snprintf(b, sizeof b, "%lldh%lldm", h, m);
-    else std::snprintf(b, sizeof b, "%lldh", h);
-  } else if (s < 48 * 3600) {
-    std::snprintf(b, sizeof b, "%lldh", s / 3600);
-  } else if (s < 8LL * 86400) {
-    long long dd = s / 86400, h = (s % 86400) / 3600;
-    if (h) std::snprintf(b, sizeof b, "%lldd%lldh", dd, h);
-    else std::snprintf(b, sizeof b, "%lldd", dd);
-  } else if (s < 2LL * 365 * 86400) {
-    std::snprintf(b, sizeof b, "%lldd", s / 86400);
-  } else {
-    std::snprintf(b, sizeof b, "%lldy", s / (365 * 86400));
-  }
-  return b;
-}
-
-const json::Value* evalPath(const json::Value& obj, std::string_view path) {
-  const json::Value* cur = &obj;
-  size_t i = 0;
-  if (!path.empty() && path[0] == '{') {  // kubectl-style {.spec.x}
-    path.remove_prefix(1);
-    if (!path.empty() && path.back() == '}') path.remove_suffix(1);
-  }
-  while (i < path.size() && cur) {
-    if (path[i] == '.') {
-      ++i;
-      size_t j = i;
-      while (j < path.size() && path[j] != '.' && path[j] != '[') ++j;
-      if (j == i) return nullptr;
-      cur = json::find(*cur, path.substr(i, j - i));
-      i = j;
-    } else if (path[i] == '[') {
-      size_t close = path.find(']', i);
-      if (close == std::string_view::npos) return nullptr;
-      std::string_view inner = path.substr(i + 1, close - i - 1);
-      i = close + 1;
-      if (!cur->IsArray()) return nullptr;
-      if (inner.rfind("?(@.", 0) == 0) {
-        // ?(@.field=="value")
-        auto eq = inner.find("==");
-        if (eq == std::string_view::npos) return nullptr;
-        std::string_view field = inner.substr(4, eq - 4);
-        std::string_view want = inner.substr(eq + 2);
-        if (!want.empty() && want.back() == ')') want.remove_suffix(1);
-        if (want.size() >= 2 && (want.front() == '"' || want.front() == '\'')) want = want.substr(1, want.size() - 2);
-        const json::Value* hit = nullptr;
-        for (const auto& e : cur->GetArray()) {
-          const json::Value* f = json::find(e, field);
-          if (f && f->IsString() && json::view(*f) == want) {
-            hit = &e;
-            break;
-          }
-        }
-        cur = hit;
-      } else {
-        char* end = nullptr;
-        std::string idx(inner);
-        long n = std::strtol(idx.c_str(), &end, 10);
-        if (end == idx.c_str() || *end) return nullptr;
-        if (n < 0) n += static_cast<long>(cur->Size());
-        if (n < 0 || static_cast<rapidjson::SizeType>(n) >= cur->Size()) return nullptr;
-        cur = &(*cur)[static_cast<rapidjson::SizeType>(n)];
-      }
-    } else {
-      return nullptr;
-    }
-  }
-  return cur;
-}
-
 std::string render(const ResourceType& type, const std::vector<const json::Value*>& rows,
                    const std::string& resourceVersion, const std::string& tableVersion,
                    const std::vector<PrinterColumn>& columns, std::chrono::system_clock::time_point now,
@@ -281,20 +189,9 @@ std::string render(const ResourceType& type, const std::vector<const json::Value
     w.String(name.c_str());
     for (const auto& fn : b.cells) w.String(fn(*o).c_str());
     for (const auto& c : columns) {
-      const json::Value* v = evalPath(*o, c.jsonPath);
-      if (!v) {
-        w.Null();
-      } else if (c.type == "date") {
-        w.String(ageOf(*v, now).c_str());
-      } else if (c.type == "integer" && v->IsInt64()) {
-        w.Int64(v->GetInt64());
-      } else if (c.type == "boolean" && v->IsBool()) {
-        w.Bool(v->GetBool());
-      } else if (c.type == "number" && v->IsNumber()) {
-        w.Double(v->GetDouble());
-      } else {
-        w.String(str(v).c_str());
-      }
+      json::Document cell;
+      json::Value v = evaluateColumn(c, *o, now).toJson(cell.GetAllocator());
+      v.Accept(w);
     }
     if (!customAge) {
       const json::Value* ts = meta ? json::find(*meta, "creationTimestamp") : nullptr;

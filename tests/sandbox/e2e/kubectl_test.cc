@@ -233,6 +233,54 @@ TEST(SandboxBookmarksTest, WatchersThatAllowBookmarksReceiveThem) {
   std::filesystem::remove_all(dir);
 }
 
+// Bad input gets the apiserver's Status answers, never a crash: no or wrong token, malformed
+// JSON, a body that is not an object, an unknown resource, a wrong method, an unknown patch type.
+TEST(SandboxBadInputTest, AnswersEachWithAKubernetesStatus) {
+  if (!std::filesystem::exists("/usr/bin/curl")) GTEST_SKIP() << "curl is not installed";
+  auto dir = std::filesystem::temp_directory_path() / ("kubeop-bad-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  Child sb({kubeopBinary(), "sandbox", "--listen", "127.0.0.1:0", "--kubeconfig-out", (dir / "kc").string()});
+  std::string out = sb.readUntil("kubeconfig:", std::chrono::seconds(30));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("server: +(https://127\\.0\\.0\\.1:[0-9]+)"))) << out;
+  std::string base = m[1];
+  std::ifstream kc(dir / "kc");
+  std::string text((std::istreambuf_iterator<char>(kc)), std::istreambuf_iterator<char>());
+  std::smatch t;
+  ASSERT_TRUE(std::regex_search(text, t, std::regex("token: ([0-9a-f]+)")));
+  std::string auth = "Authorization: Bearer " + t[1].str();
+  auto curl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/curl", "-sk", "--max-time", "5", "-w", "\n%{http_code}"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv).out;
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string code, reason;
+  };
+  std::string cms = base + "/api/v1/namespaces/default/configmaps";
+  std::vector<Case> cases = {
+      {{cms}, "401", "Unauthorized"},
+      {{"-H", "Authorization: Bearer wrong", cms}, "401", "Unauthorized"},
+      {{"-H", auth, "-H", "Content-Type: application/json", "-X", "POST", "-d", "{\"metadata\": {", cms}, "400",
+       "BadRequest"},
+      {{"-H", auth, "-H", "Content-Type: application/json", "-X", "POST", "-d", "[1,2]", cms}, "400", "BadRequest"},
+      {{"-H", auth, base + "/api/v1/namespaces/default/frobnicators"}, "404", "NotFound"},
+      {{"-H", auth, "-X", "PATCH", "-H", "Content-Type: text/plain", "-d", "x", cms + "/nope"}, "415",
+       "UnsupportedMediaType"},
+      {{"-H", auth, "-H", "Content-Type: application/json", "-X", "POST", "-d",
+        "{\"metadata\":{\"name\":\"x\",\"namespace\":\"other\"}}", cms},
+       "400", "BadRequest"},
+  };
+  for (const auto& c : cases) {
+    std::string r = curl(c.args);
+    EXPECT_EQ(r.substr(r.rfind('\n') + 1), c.code) << c.args.back() << ": " << r;
+    EXPECT_NE(r.find("\"kind\":\"Status\""), std::string::npos) << r;
+    EXPECT_NE(r.find("\"reason\":\"" + c.reason + "\""), std::string::npos) << r;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // kubeop's own CRDs (deploy/crds) install on the sandbox and kubeOP's manifests apply unchanged.
 TEST_F(KubectlTest, KubeopCrdsInstallAndKubeopManifestsApply) {
   auto a = kubectl({"apply", "-f", sourceDir() + "/deploy/crds/"});

@@ -15,14 +15,6 @@ namespace kubeop::sandbox {
 
 namespace tables {
 
-// kubectl's short human durations: "45s", "5m", "3h", "2d", "1y".
-std::string humanDuration(std::chrono::seconds d);
-
-// Evaluates the simple JSONPath forms printer columns use: ".spec.replicas",
-// ".status.conditions[?(@.type==\"Ready\")].status", ".spec.ports[0].port", ".metadata.labels.x".
-// Returns nullptr when the path selects nothing.
-const json::Value* evalPath(const json::Value& obj, std::string_view path);
-
 // The Table JSON. `columns` empty: the built-in columns for the kind.
 std::string render(const ResourceType& type, const std::vector<const json::Value*>& rows,
                    const std::string& resourceVersion, const std::string& tableVersion,
