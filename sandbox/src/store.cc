@@ -557,7 +557,12 @@ Watch::~Watch() { stop(); }
 
 std::optional<WatchEvent> Watch::next(std::chrono::milliseconds timeout) {
   std::unique_lock lock(state_->mu);
-  state_->cv.wait_for(lock, timeout, [&] { return !state_->queue.empty() || state_->terminated || state_->stopped; });
+  // A zero timeout is a poll: no wait at all (even an already-expired condition-variable wait
+  // costs a futex call and a trip through the scheduler, with the caller's locks held).
+  if (timeout.count() > 0) {
+    state_->cv.wait_for(lock, timeout,
+                        [&] { return !state_->queue.empty() || state_->terminated || state_->stopped; });
+  }
   if (state_->queue.empty() || state_->stopped) return std::nullopt;
   State::Queued q = std::move(state_->queue.front());
   state_->queue.pop_front();
