@@ -16,6 +16,12 @@
 //    pending EOF (the server closed it while idle); a connection that fails before the request
 //    could have been processed is replaced once (see Client::request).
 //  - Responses are parsed by Beast's response_parser, fed by our own reads (as in server.cc).
+//  - Fast path: request() on a pooled, connected connection runs on the caller's thread
+//    (SyncExchange): the descriptor is released from the I/O threads' reactor and driven with
+//    non-blocking calls plus poll(), so a call costs no thread hand-off at all. Connecting (and
+//    every stream) stays an Exchange on the I/O thread; a connection moves between the two modes
+//    when it changes hands in the pool. Both kinds share ExchangeBase: the same parser set-up,
+//    outcomes, messages and retry rules.
 
 // Boost 1.74 Asio under C++20 uses std::exchange without including <utility> (TOOLCHAIN.md §5.1).
 #include <utility>
@@ -40,7 +46,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -157,21 +166,198 @@ Status useClientCertificate(SSL* ssl, const ClientCertificate& cc) {
 
 // --- connections --------------------------------------------------------------------------------
 
-// One TCP (+TLS) connection. Touched by one Exchange at a time, on its strand; idle in the pool
-// otherwise.
+// The caller's-thread I/O of one SyncExchange: non-blocking socket calls plus ppoll(), bounded by
+// the request deadline. cancel() may run on any thread: it shuts the socket down, which wakes a
+// blocked poll (the caller keeps the descriptor open until the cancel callback is removed).
+struct SyncIo {
+  int fd = -1;
+  Clock::time_point deadline = Clock::time_point::max();
+  std::atomic<bool> cancelled{false};
+  bool timedOut = false;
+
+  void cancel() {
+    cancelled.store(true);
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  }
+
+  std::size_t readSome(void* data, std::size_t size, beast::error_code& ec) {
+    for (;;) {
+      if (expired(ec)) return 0;
+      const ssize_t n = ::recv(fd, data, size, MSG_DONTWAIT);
+      if (n > 0) {
+        ec = {};
+        return static_cast<std::size_t>(n);
+      }
+      if (n == 0) {
+        ec = net::error::eof;
+        return 0;
+      }
+      if (!waitAfterFailure(POLLIN, ec)) return 0;
+    }
+  }
+
+  std::size_t writeSome(const void* data, std::size_t size, beast::error_code& ec) {
+    for (;;) {
+      if (expired(ec)) return 0;
+      const ssize_t n = ::send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n >= 0) {
+        ec = {};
+        return static_cast<std::size_t>(n);
+      }
+      if (!waitAfterFailure(POLLOUT, ec)) return 0;
+    }
+  }
+
+ private:
+  bool expired(beast::error_code& ec) {
+    if (deadline == Clock::time_point::max() || Clock::now() < deadline) return false;
+    timedOut = true;
+    ec = net::error::timed_out;
+    return true;
+  }
+
+  // After a failed call: true once the socket may be ready (try again); false with `ec` set for
+  // a real error, cancellation or the deadline.
+  bool waitAfterFailure(short events, beast::error_code& ec) {
+    const int err = errno;
+    if (err == EINTR) return true;
+    if (err != EAGAIN && err != EWOULDBLOCK) {
+      ec.assign(err, boost::system::system_category());
+      return false;
+    }
+    if (cancelled.load()) {
+      ec = net::error::operation_aborted;
+      return false;
+    }
+    pollfd pfd{fd, events, 0};
+    timespec ts{};
+    timespec* timeout = nullptr;
+    if (deadline != Clock::time_point::max()) {
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return !expired(ec);
+      ts.tv_sec = static_cast<time_t>(left.count() / 1000000000);
+      ts.tv_nsec = static_cast<long>(left.count() % 1000000000);
+      timeout = &ts;
+    }
+    if (::ppoll(&pfd, 1, timeout, nullptr) < 0 && errno != EINTR) {
+      ec.assign(errno, boost::system::system_category());
+      return false;
+    }
+    return true;  // ready, interrupted or timed out: the next call (or expired()) tells
+  }
+};
+
+// The layer under a connection's socket and TLS stream. Asynchronous operations (Exchange, on
+// the I/O thread) go to the Asio socket; synchronous ones (SyncExchange, on the caller's thread)
+// to the released descriptor through the connection's current SyncIo.
+class Transport {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  using lowest_layer_type = tcp::socket::lowest_layer_type;
+
+  Transport(tcp::socket& socket, SyncIo* const& sync) : socket_(&socket), sync_(&sync) {}
+
+  executor_type get_executor() { return socket_->get_executor(); }
+  lowest_layer_type& lowest_layer() { return socket_->lowest_layer(); }
+  const lowest_layer_type& lowest_layer() const { return socket_->lowest_layer(); }
+
+  template <class Buffers, class Handler>
+  auto async_read_some(const Buffers& buffers, Handler&& handler) {
+    return socket_->async_read_some(buffers, std::forward<Handler>(handler));
+  }
+  template <class Buffers, class Handler>
+  auto async_write_some(const Buffers& buffers, Handler&& handler) {
+    return socket_->async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <class Buffers>
+  std::size_t read_some(const Buffers& buffers, beast::error_code& ec) {
+    return onFirstBuffer<net::mutable_buffer>(
+        buffers, ec, [&](SyncIo& io, net::mutable_buffer b) { return io.readSome(b.data(), b.size(), ec); });
+  }
+  template <class Buffers>
+  std::size_t write_some(const Buffers& buffers, beast::error_code& ec) {
+    return onFirstBuffer<net::const_buffer>(
+        buffers, ec, [&](SyncIo& io, net::const_buffer b) { return io.writeSome(b.data(), b.size(), ec); });
+  }
+
+ private:
+  // Transfers with the first non-empty buffer (a partial transfer, as a socket's read_some may).
+  template <class Buffer, class Buffers, class Op>
+  std::size_t onFirstBuffer(const Buffers& buffers, beast::error_code& ec, Op op) {
+    if (*sync_ == nullptr) {  // not in caller's-thread mode: only the asynchronous operations work
+      ec = net::error::operation_not_supported;
+      return 0;
+    }
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
+      const Buffer b(*it);
+      if (b.size() > 0) return op(**sync_, b);
+    }
+    ec = {};
+    return 0;
+  }
+
+  tcp::socket* socket_;
+  SyncIo* const* sync_;
+};
+
+// One TCP (+TLS) connection. Touched by one exchange at a time (an Exchange on its strand, or a
+// SyncExchange on its caller's thread); idle in the pool otherwise.
 struct Connection {
   Connection(net::io_context& ioc, std::string poolKey)
       : strand(net::make_strand(ioc)), socket(strand), resolver(strand), key(std::move(poolKey)) {}
+  ~Connection() {
+    if (releasedFd >= 0) ::close(releasedFd);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool isOpen() const { return releasedFd >= 0 || socket.is_open(); }
+  int fd() { return releasedFd >= 0 ? releasedFd : (socket.is_open() ? socket.native_handle() : -1); }
+
+  void close() {
+    beast::error_code ec;
+    socket.close(ec);
+    if (releasedFd >= 0) ::close(releasedFd);
+    releasedFd = -1;
+  }
+
+  // Caller's-thread mode: the descriptor leaves the reactor, so its traffic no longer wakes the
+  // I/O threads. Returns the descriptor, -1 if the connection is closed.
+  int toCallerMode() {
+    if (releasedFd >= 0 || !socket.is_open()) return releasedFd;
+    beast::error_code ec;
+    protocol = socket.local_endpoint(ec).protocol();
+    if (!ec) releasedFd = socket.release(ec);
+    if (ec) {
+      close();
+      return -1;
+    }
+    return releasedFd;
+  }
+
+  // Back to the Asio socket, for an Exchange.
+  void toSocketMode() {
+    if (releasedFd < 0) return;
+    const int fd = std::exchange(releasedFd, -1);
+    beast::error_code ec;
+    socket.assign(protocol, fd, ec);
+    if (ec) ::close(fd);  // the exchange then fails on a closed socket, as on a dead one
+  }
 
   Strand strand;
   tcp::socket socket;
   tcp::resolver resolver;
-  std::optional<ssl::stream<tcp::socket&>> tls;
+  SyncIo* sync = nullptr;  // while a SyncExchange runs
+  Transport transport{socket, sync};
+  std::optional<ssl::stream<Transport&>> tls;
   beast::flat_buffer buffer;
   std::string key;
   bool connected = false;
   int exchanges = 0;  // completed; > 0 means a reused connection
   Clock::time_point idleSince{};
+  int releasedFd = -1;  // the descriptor in caller's-thread mode, else -1 (the socket holds it)
+  tcp protocol = tcp::v4();
 };
 
 }  // namespace
@@ -294,16 +480,13 @@ struct ClientCore {
   // An idle connection (no operation outstanding) whose peer has closed it, or sent something
   // unasked, is useless.
   static bool stillOpen(Connection& c) {
-    if (!c.socket.is_open()) return false;
+    if (!c.isOpen()) return false;
     char byte;
-    const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(c.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
-  static void closeConnection(Connection& c) {
-    beast::error_code ec;
-    c.socket.close(ec);
-  }
+  static void closeConnection(Connection& c) { c.close(); }
 
   ClientOptions options;
   ssl::context sslContext;
@@ -324,24 +507,159 @@ struct Event {
   std::string data;
 };
 
-// One request on one connection. Strand-side members are touched only on the connection's
-// strand; the mailbox members only under mu_.
-class Exchange : public std::enable_shared_from_this<Exchange> {
- public:
-  struct Params {
-    std::string method;
-    Url url;
-    std::string wire;  // the serialized request, body included
-    bool streaming = false;
-    Clock::time_point deadline = Clock::time_point::max();  // the request as a whole
-  };
+enum class Stage { kResolve, kConnect, kHandshake, kWrite, kReadHead, kReadBody, kPaused, kDone };
 
-  Exchange(ClientCore& client, std::shared_ptr<Connection> conn, Params p)
-      : client_(client), conn_(std::move(conn)), p_(std::move(p)), timer_(conn_->strand) {
+struct ExchangeParams {
+  std::string method;
+  Url url;
+  std::string wire;  // the serialized request, body included
+  bool streaming = false;
+  Clock::time_point deadline = Clock::time_point::max();  // the request as a whole
+};
+
+// What Exchange (I/O thread) and SyncExchange (caller's thread) share: the request, the response
+// parser, and the rules that turn an outcome into a Status. Used by one thread at a time.
+class ExchangeBase {
+ public:
+  using Params = ExchangeParams;
+
+  // After the exchange ended: the response (the body only for a non-stream or an error).
+  ClientResponse& response() { return response_; }
+  const Status& final() const { return final_; }
+  bool retryable() const { return retryable_; }
+  bool reused() const { return reused_; }
+
+ protected:
+  ExchangeBase(ClientCore& client, std::shared_ptr<Connection> conn, Params p)
+      : client_(client), conn_(std::move(conn)), p_(std::move(p)) {
     prefix_ = p_.method + " " + p_.url.toString() + ": ";
     idempotent_ = p_.method == "GET" || p_.method == "HEAD" || p_.method == "OPTIONS";
     reused_ = conn_->exchanges > 0;
   }
+
+  // A fresh parser for the next response head.
+  void resetParser() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(client_.options.maxResponseHeaderBytes,
+                                                                          0xffffffffu)));
+    if (p_.streaming) {
+      // Streams are bounded by the consumer, error bodies by hand. (Not boost::none: Beast 1.74
+      // compares a Content-Length against the optional, and any number is "greater" than none.)
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    } else {
+      parser_->body_limit(static_cast<std::uint64_t>(client_.options.maxResponseBytes));
+    }
+    if (p_.method == "HEAD") parser_->skip(true);
+  }
+
+  // A parser error (not need_more) as the exchange's outcome.
+  Status parseFailure(beast::error_code ec) const {
+    if (ec == bhttp::error::body_limit) return bodyTooLarge();
+    if (ec == bhttp::error::header_limit) {
+      return Status(StatusCode::kResourceExhausted,
+                    prefix_ + "response header exceeds " + std::to_string(client_.options.maxResponseHeaderBytes) +
+                        " bytes");
+    }
+    return unavailable(prefix_ + "malformed HTTP response: " + ec.message());
+  }
+
+  Status bodyTooLarge() const {
+    return Status(StatusCode::kResourceExhausted,
+                  prefix_ + "response body exceeds " + std::to_string(client_.options.maxResponseBytes) + " bytes");
+  }
+
+  // In kReadHead once the head is parsed: an interim (1xx) answer is dropped and the parser reset
+  // for the real one (true); otherwise the head is recorded and the body comes next (false).
+  StatusOr<bool> skipInterimOrTakeHead() {
+    const int status = static_cast<int>(parser_->get().result_int());
+    if (status >= 100 && status < 200 && status != 101) {  // interim: read the real answer
+      if (!parser_->is_done()) return unavailable(prefix_ + "malformed interim response");
+      resetParser();
+      return true;
+    }
+    stage_ = Stage::kReadBody;
+    const auto& msg = parser_->get();
+    response_.status = status;
+    response_.headers.clear();
+    for (const auto& f : msg) response_.headers.emplace_back(std::string(sv(f.name_string())), std::string(sv(f.value())));
+    return false;
+  }
+
+  // A read ended with EOF: true when that completes a body delimited by the end of the
+  // connection (the connection is then not reusable).
+  bool eofEndsBody() {
+    if (cancelled_ || timedOut_ || !parser_->got_some()) return false;
+    beast::error_code eofEc;
+    parser_->put_eof(eofEc);
+    if (eofEc || !parser_->is_done()) return false;
+    closeAfter_ = true;
+    return true;
+  }
+
+  const char* readingWhat() const { return gotResponseByte_ ? "reading the response" : "waiting for the response"; }
+
+  // Whether the connection can serve another request once the parser is done.
+  bool keepAlive() const { return parser_->get().keep_alive() && !closeAfter_ && conn_->buffer.size() == 0; }
+
+  // The outcome of a failed network operation. Marks the exchange retryable when the request
+  // cannot have been processed.
+  Status transportFailure(beast::error_code ec, const std::string& what) {
+    if (cancelled_) return Status(StatusCode::kCancelled, prefix_ + "cancelled");
+    if (timedOut_) {
+      const bool connecting = stage_ == Stage::kResolve || stage_ == Stage::kConnect || stage_ == Stage::kHandshake;
+      if (connecting) {
+        return Status(StatusCode::kDeadlineExceeded, prefix_ + "timed out after " +
+                                                         std::to_string(millis(Clock::now() - connectStart_)) + "ms " +
+                                                         what);
+      }
+      if (stage_ == Stage::kReadBody && p_.streaming && streamOk_) {
+        return Status(StatusCode::kDeadlineExceeded,
+                      prefix_ + "no data for " + std::to_string(client_.options.streamIdleTimeout.count()) +
+                          "ms (stream idle timeout)");
+      }
+      return Status(StatusCode::kDeadlineExceeded,
+                    prefix_ + "request timed out (" + std::to_string(client_.options.requestTimeout.count()) + "ms) " +
+                        what);
+    }
+    // A reused connection the server had closed: never processed if the request did not fully
+    // leave, or (idempotent methods) if nothing at all came back.
+    if (reused_ && !gotResponseByte_ && (stage_ == Stage::kWrite || (stage_ == Stage::kReadHead && idempotent_))) {
+      retryable_ = true;
+    }
+    std::string reason = ec.message();
+    if (ec == net::error::eof) reason = "connection closed by the server";
+    if (ec == ssl::error::stream_truncated) reason = "connection closed by the server (TLS stream truncated)";
+    return unavailable(prefix_ + what + ": " + reason);
+  }
+
+  ClientCore& client_;
+  std::shared_ptr<Connection> conn_;
+  Params p_;
+  std::string prefix_;
+  bool idempotent_ = false;
+  bool reused_ = false;
+
+  Stage stage_ = Stage::kResolve;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  Clock::time_point connectStart_{};
+  bool cancelled_ = false;
+  bool timedOut_ = false;
+  bool gotResponseByte_ = false;
+  bool streamOk_ = false;
+  bool closeAfter_ = false;
+
+  // The outcome; for an Exchange written on the strand and read by the caller under its mutex.
+  Status final_;
+  bool retryable_ = false;
+  ClientResponse response_;
+};
+
+// One request on one connection, on the I/O thread. Strand-side members are touched only on the
+// connection's strand; the mailbox members only under mu_.
+class Exchange : public ExchangeBase, public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(ClientCore& client, std::shared_ptr<Connection> conn, Params p)
+      : ExchangeBase(client, std::move(conn), std::move(p)), timer_(conn_->strand) {}
 
   // --- caller side (any thread) ---
 
@@ -372,15 +690,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     return e;
   }
-  // After kHead or kDone: the response (the body only for kDone of a non-stream or an error).
-  ClientResponse& response() { return response_; }
-  const Status& final() const { return final_; }
-  bool retryable() const { return retryable_; }
-  bool reused() const { return reused_; }
 
  private:
-  enum class Stage { kResolve, kConnect, kHandshake, kWrite, kReadHead, kReadBody, kPaused, kDone };
-
   // --- strand side ---
 
   void begin() {
@@ -461,17 +772,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void onWrite(beast::error_code ec) {
     if (ec) return failNet(ec, "sending the request");
     stage_ = Stage::kReadHead;
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(client_.options.maxResponseHeaderBytes,
-                                                                          0xffffffffu)));
-    if (p_.streaming) {
-      // Streams are bounded by the consumer, error bodies by hand. (Not boost::none: Beast 1.74
-      // compares a Content-Length against the optional, and any number is "greater" than none.)
-      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    } else {
-      parser_->body_limit(static_cast<std::uint64_t>(client_.options.maxResponseBytes));
-    }
-    if (p_.method == "HEAD") parser_->skip(true);
+    resetParser();
     parse();
   }
 
@@ -489,19 +790,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     conn_->buffer.commit(n);
     if (n > 0) gotResponseByte_ = true;
     if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
-      if (!cancelled_ && !timedOut_ && parser_->got_some()) {
-        // A body delimited by the end of the connection ends here.
-        beast::error_code eofEc;
-        parser_->put_eof(eofEc);
-        if (!eofEc && parser_->is_done()) {
-          closeAfter_ = true;
-          if (p_.streaming) takeBody();
-          return complete();
-        }
+      if (eofEndsBody()) {
+        if (p_.streaming) takeBody();
+        return complete();
       }
-      return failNet(ec, gotResponseByte_ ? "reading the response" : "waiting for the response");
+      return failNet(ec, readingWhat());
     }
-    if (ec) return failNet(ec, gotResponseByte_ ? "reading the response" : "waiting for the response");
+    if (ec) return failNet(ec, readingWhat());
     if (stage_ == Stage::kReadBody && client_.options.streamIdleTimeout.count() > 0 && p_.streaming) {
       armTimer(Clock::now() + client_.options.streamIdleTimeout);
     }
@@ -516,33 +811,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       const std::size_t used = parser_->put(buf.data(), ec);
       buf.consume(used);
       if (ec == bhttp::error::need_more) return readMore();
-      if (ec == bhttp::error::body_limit) {
-        return fail(Status(StatusCode::kResourceExhausted,
-                           prefix_ + "response body exceeds " + std::to_string(client_.options.maxResponseBytes) +
-                               " bytes"));
-      }
-      if (ec == bhttp::error::header_limit) {
-        return fail(Status(StatusCode::kResourceExhausted,
-                           prefix_ + "response header exceeds " +
-                               std::to_string(client_.options.maxResponseHeaderBytes) + " bytes"));
-      }
-      if (ec) return fail(unavailable(prefix_ + "malformed HTTP response: " + ec.message()));
+      if (ec) return fail(parseFailure(ec));
       if (stage_ == Stage::kReadHead && parser_->is_header_done()) {
-        const int status = static_cast<int>(parser_->get().result_int());
-        if (status >= 100 && status < 200 && status != 101) {  // interim: read the real answer
-          if (!parser_->is_done()) return fail(unavailable(prefix_ + "malformed interim response"));
-          parser_.emplace();
-          parser_->header_limit(static_cast<std::uint32_t>(
-              std::min<std::size_t>(client_.options.maxResponseHeaderBytes, 0xffffffffu)));
-          if (p_.streaming) parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-          else parser_->body_limit(static_cast<std::uint64_t>(client_.options.maxResponseBytes));
-          if (p_.method == "HEAD") parser_->skip(true);
-          continue;
-        }
-        stage_ = Stage::kReadBody;
-        fillHead();
+        StatusOr<bool> interim = skipInterimOrTakeHead();
+        if (!interim.ok()) return fail(interim.status());
+        if (*interim) continue;
         if (p_.streaming) {
-          streamOk_ = status >= 200 && status < 300;
+          streamOk_ = response_.status >= 200 && response_.status < 300;
           if (streamOk_) {
             // From here the request timeout no longer applies; the idle timeout (if any) does.
             disarmTimer();
@@ -564,9 +839,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
             return pause();
           }
         } else if (parser_->get().body().size() > client_.options.maxResponseBytes) {
-          return fail(Status(StatusCode::kResourceExhausted,
-                             prefix_ + "response body exceeds " + std::to_string(client_.options.maxResponseBytes) +
-                                 " bytes"));
+          return fail(bodyTooLarge());
         }
       }
       if (parser_->is_done()) return complete();
@@ -607,55 +880,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     abortIo();  // the outstanding operation fails and reports Cancelled
   }
 
-  void fillHead() {
-    const auto& msg = parser_->get();
-    response_.status = static_cast<int>(msg.result_int());
-    response_.headers.clear();
-    for (const auto& f : msg) response_.headers.emplace_back(std::string(sv(f.name_string())), std::string(sv(f.value())));
-  }
-
   // --- outcomes ---
 
   void complete() {
     if (stage_ == Stage::kDone) return;
-    const bool keepAlive = parser_->get().keep_alive() && !closeAfter_ && conn_->buffer.size() == 0;
-    if (!p_.streaming) {
-      response_.body = std::move(parser_->get().body());
-    } else if (!streamOk_) {
-      response_.body = std::move(parser_->get().body());
-    }
-    finalize(Status::ok(), keepAlive);
+    const bool reusable = keepAlive();
+    if (!p_.streaming || !streamOk_) response_.body = std::move(parser_->get().body());
+    finalize(Status::ok(), reusable);
   }
 
   void failNet(beast::error_code ec, const std::string& what) {
     if (stage_ == Stage::kDone) return;
-    if (cancelled_) return fail(Status(StatusCode::kCancelled, prefix_ + "cancelled"));
-    if (timedOut_) {
-      const bool connecting = stage_ == Stage::kResolve || stage_ == Stage::kConnect || stage_ == Stage::kHandshake;
-      if (connecting) {
-        return fail(Status(StatusCode::kDeadlineExceeded, prefix_ + "timed out after " +
-                                                              std::to_string(millis(Clock::now() - connectStart_)) +
-                                                              "ms " + what));
-      }
-      if (stage_ == Stage::kReadBody && p_.streaming && streamOk_) {
-        return fail(Status(StatusCode::kDeadlineExceeded,
-                           prefix_ + "no data for " + std::to_string(client_.options.streamIdleTimeout.count()) +
-                               "ms (stream idle timeout)"));
-      }
-      return fail(Status(StatusCode::kDeadlineExceeded,
-                         prefix_ + "request timed out (" + std::to_string(client_.options.requestTimeout.count()) +
-                             "ms) " + what));
-    }
-    // A reused connection the server had closed: never processed if the request did not fully
-    // leave, or (idempotent methods) if nothing at all came back.
-    if (reused_ && !gotResponseByte_ &&
-        (stage_ == Stage::kWrite || (stage_ == Stage::kReadHead && idempotent_))) {
-      retryable_ = true;
-    }
-    std::string reason = ec.message();
-    if (ec == net::error::eof) reason = "connection closed by the server";
-    if (ec == ssl::error::stream_truncated) reason = "connection closed by the server (TLS stream truncated)";
-    fail(unavailable(prefix_ + what + ": " + reason));
+    fail(transportFailure(ec, what));
   }
 
   void fail(Status st) {
@@ -679,8 +915,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       ++conn_->exchanges;
       client_.release(conn_);
     } else {
-      beast::error_code ec;
-      conn_->socket.close(ec);
+      conn_->close();
     }
     std::lock_guard lk(mu_);
     final_ = std::move(st);
@@ -709,25 +944,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string verifyName_;
 
  private:
-  ClientCore& client_;
-  std::shared_ptr<Connection> conn_;
-  Params p_;
-  std::string prefix_;
-  bool idempotent_ = false;
-  bool reused_ = false;
-
   // strand side
   net::steady_timer timer_;
   std::uint64_t timerGen_ = 0;
-  Stage stage_ = Stage::kResolve;
-  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
-  Clock::time_point connectStart_{};
-  bool cancelled_ = false;
-  bool timedOut_ = false;
-  bool gotResponseByte_ = false;
-  bool streamOk_ = false;
   bool pendingComplete_ = false;
-  bool closeAfter_ = false;
 
   // mailbox
   std::mutex mu_;
@@ -736,9 +956,109 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool dataReady_ = false;
   std::string data_;
   bool done_ = false;
-  Status final_;
-  bool retryable_ = false;
-  ClientResponse response_;
+};
+
+// One request/response on a connected pooled connection, run on the caller's thread with the
+// connection in caller's-thread mode: no hand-off to the I/O thread and back, which for the small
+// exchanges of a Kubernetes client costs more than the work (two thread wake-ups per call). Same
+// outcomes, messages and retry rules as Exchange. Not for streams.
+// Use: run(); then, once nothing can call cancel() any more, finish().
+class SyncExchange : public ExchangeBase {
+ public:
+  SyncExchange(ClientCore& client, std::shared_ptr<Connection> conn, Params p)
+      : ExchangeBase(client, std::move(conn), std::move(p)) {
+    io_.fd = conn_->toCallerMode();
+    io_.deadline = p_.deadline;
+    conn_->sync = &io_;
+  }
+
+  // Any thread, until finish().
+  void cancel() { io_.cancel(); }
+
+  void run() {
+    if (io_.cancelled.load()) return end(Status(StatusCode::kCancelled, prefix_ + "cancelled"), false);
+    stage_ = Stage::kWrite;
+    if (io_.fd < 0) return failNet(net::error::bad_descriptor, "sending the request");
+    beast::error_code ec;
+    if (conn_->tls) {
+      net::write(*conn_->tls, net::buffer(p_.wire), ec);
+    } else {
+      net::write(conn_->transport, net::buffer(p_.wire), ec);
+    }
+    if (ec) return failNet(ec, "sending the request");
+    stage_ = Stage::kReadHead;
+    resetParser();
+    auto& buf = conn_->buffer;
+    for (;;) {
+      if (buf.size() > 0) {
+        const std::size_t used = parser_->put(buf.data(), ec);
+        buf.consume(used);
+        if (ec && ec != bhttp::error::need_more) return end(parseFailure(ec), false);
+        if (!ec) {
+          if (stage_ == Stage::kReadHead && parser_->is_header_done()) {
+            StatusOr<bool> interim = skipInterimOrTakeHead();
+            if (!interim.ok()) return end(interim.status(), false);
+            if (*interim) continue;
+          }
+          if (parser_->is_done()) {
+            const bool reusable = keepAlive();
+            response_.body = std::move(parser_->get().body());
+            return end(Status::ok(), reusable);
+          }
+          if (used > 0) continue;
+        }
+      }
+      std::size_t n = 0;
+      if (conn_->tls) {
+        n = conn_->tls->read_some(buf.prepare(kReadSize), ec);
+      } else {
+        n = conn_->transport.read_some(buf.prepare(kReadSize), ec);
+      }
+      buf.commit(n);
+      if (n > 0) gotResponseByte_ = true;
+      if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+        syncFlags();
+        if (eofEndsBody()) {
+          response_.body = std::move(parser_->get().body());
+          return end(Status::ok(), false);
+        }
+        return failNet(ec, readingWhat());
+      }
+      if (ec) return failNet(ec, readingWhat());
+    }
+  }
+
+  // The connection back to the pool, or closed. The caller's thread, after cancel() can no
+  // longer be called (the descriptor stays open until here).
+  void finish() {
+    conn_->sync = nullptr;
+    if (final_.isOk() && reusable_) {
+      ++conn_->exchanges;
+      client_.release(conn_);
+    } else {
+      conn_->close();
+    }
+  }
+
+ private:
+  void syncFlags() {
+    cancelled_ = io_.cancelled.load();
+    timedOut_ = io_.timedOut;
+  }
+
+  void failNet(beast::error_code ec, const std::string& what) {
+    syncFlags();
+    end(transportFailure(ec, what), false);
+  }
+
+  void end(Status st, bool reusable) {
+    stage_ = Stage::kDone;
+    final_ = std::move(st);
+    reusable_ = reusable;
+  }
+
+  SyncIo io_;
+  bool reusable_ = false;
 };
 
 // Serializes the request line and headers; the body follows.
@@ -874,9 +1194,10 @@ namespace {
 StatusOr<std::shared_ptr<Exchange>> startExchange(ClientCore& impl, const std::shared_ptr<Connection>& conn,
                                                   Exchange::Params params) {
   std::string verifyName;
+  conn->toSocketMode();
   if (params.url.https() && !conn->connected) {
     const ClientTlsOptions& tls = impl.options.tls;
-    conn->tls.emplace(conn->socket, impl.sslContext);
+    conn->tls.emplace(conn->transport, impl.sslContext);
     SSL* ssl = conn->tls->native_handle();
     verifyName = tls.serverName.empty() ? params.url.host : tls.serverName;
     if (!isIpLiteral(verifyName)) SSL_set_tlsext_host_name(ssl, verifyName.c_str());  // SNI carries names only
@@ -924,14 +1245,25 @@ StatusOr<ClientResponse> Client::request(std::string_view method, std::string_vi
     p.url = u;
     p.wire = wire;
     p.deadline = deadlineFrom(start, impl_->options.requestTimeout);
-    KUBEOP_ASSIGN_OR_RETURN(auto ex, startExchange(*impl_, conn, std::move(p)));
+    std::shared_ptr<ExchangeBase> ex;
     std::uint64_t reg = 0;
-    if (cancel != nullptr) reg = cancel->state_->add([weak = std::weak_ptr<Exchange>(ex)] {
-      if (auto e = weak.lock()) e->cancel();
-    });
-    while (ex->next().kind != Event::Kind::kDone) {
+    if (conn->connected) {  // the fast path: on this thread
+      auto sx = std::make_shared<SyncExchange>(*impl_, conn, std::move(p));
+      if (cancel != nullptr) reg = cancel->state_->add([raw = sx.get()] { raw->cancel(); });
+      sx->run();
+      if (cancel != nullptr) cancel->state_->remove(reg);
+      sx->finish();
+      ex = std::move(sx);
+    } else {
+      KUBEOP_ASSIGN_OR_RETURN(auto ax, startExchange(*impl_, conn, std::move(p)));
+      if (cancel != nullptr) reg = cancel->state_->add([weak = std::weak_ptr<Exchange>(ax)] {
+        if (auto e = weak.lock()) e->cancel();
+      });
+      while (ax->next().kind != Event::Kind::kDone) {
+      }
+      if (cancel != nullptr) cancel->state_->remove(reg);
+      ex = std::move(ax);
     }
-    if (cancel != nullptr) cancel->state_->remove(reg);
     if (ex->final().isOk()) return std::move(ex->response());
     if (attempt == 0 && ex->retryable()) {
       log::debug("http client retrying on a fresh connection", {{"method", method}, {"url", u.toString()},

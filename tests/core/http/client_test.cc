@@ -346,6 +346,73 @@ TEST_F(HttpClientTest, RequestIsCancellableFromAnotherThread) {
       << "a cancelled token stays cancelled";
 }
 
+// The same two on a reused connection, whose requests run on the caller's thread.
+TEST_F(HttpClientTest, RequestOnAReusedConnectionTimesOutAndIsCancellable) {
+  startServer();
+  ClientOptions o;
+  o.requestTimeout = 200ms;
+  auto client = makeClient(o);
+  ASSERT_TRUE(client->request("GET", url("/echo")).ok());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client->request("GET", url("/slow"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().toString();
+  EXPECT_THAT(r.status().message(), HasSubstr("timed out"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 700ms);
+
+  auto patient = makeClient();
+  ASSERT_TRUE(patient->request("GET", url("/echo")).ok());
+  CancelToken token;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(100ms);
+    token.cancel();
+  });
+  t0 = std::chrono::steady_clock::now();
+  r = patient->request("GET", url("/slow"), {}, {}, &token);
+  canceller.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().toString();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 700ms);
+  auto after = patient->request("POST", url("/echo"), {}, "still usable");
+  ASSERT_TRUE(after.ok()) << after.status().toString();
+  EXPECT_EQ(after->body, "still usable");
+  EXPECT_EQ(patient->stats().connectionsOpened, 2u) << "the cancelled request's connection is not reused";
+}
+
+// Requests (on the caller's thread) and a stream (on the I/O thread) take turns on a pooled TLS
+// connection.
+TEST_F(HttpClientTest, PooledTlsConnectionServesRequestsThenAStream) {
+  const auto& p = TestPki::get();
+  startTlsServer(p.serving);
+  ClientOptions o;
+  o.tls.caPem = p.ca.certificatePem;
+  auto client = makeClient(o);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 3; ++i) {
+      auto r = client->request("POST", httpsUrl("127.0.0.1", "/echo"), {}, "r" + std::to_string(i));
+      ASSERT_TRUE(r.ok()) << r.status().toString();
+      EXPECT_EQ(r->body, "r" + std::to_string(i));
+    }
+    std::thread producer([&] {
+      auto w = writer(static_cast<std::size_t>(round));
+      ASSERT_NE(w, nullptr);
+      w->write("{\"type\":\"ADDED\"}\n");
+      w->close();
+    });
+    std::vector<std::string> lines;
+    Status st = client->stream("GET", httpsUrl("127.0.0.1", "/watch"), {}, {}, splitLines([&](std::string_view line) {
+                                 lines.emplace_back(line);
+                                 return Status::ok();
+                               }));
+    producer.join();
+    ASSERT_TRUE(st.isOk()) << st.toString();
+    EXPECT_THAT(lines, ::testing::ElementsAre("{\"type\":\"ADDED\"}"));
+  }
+  // Each stream took over the connection its round's requests used; the server ends a
+  // connection with its stream.
+  EXPECT_EQ(client->stats().connectionsOpened, 2u);
+}
+
 TEST_F(HttpClientTest, StalePooledConnectionIsReplacedTransparently) {
   ServerOptions so;
   so.idleTimeout = 100ms;

@@ -5,9 +5,10 @@
 // Boost.Beast/Asio sit behind a pimpl (core/src/http/client.cc): this header pulls in no Boost.
 //
 // Threading: a Client is thread-safe; any number of threads may call request() and stream()
-// concurrently. Each call blocks its caller; the network I/O runs on the client's own I/O
-// thread(s), so a slow stream consumer never holds up other calls. Callbacks (stream chunks)
-// run on the calling thread.
+// concurrently. Each call blocks its caller. Connecting and streams run on the client's own I/O
+// thread(s), so a slow stream consumer never holds up other calls; a request() on a pooled
+// keep-alive connection does its I/O on the calling thread (no thread hand-off). Callbacks
+// (stream chunks) run on the calling thread.
 //
 // Errors (Status codes carry the retry meaning, see status.h):
 //   Unavailable      connection refused/reset, DNS failure, TLS handshake or certificate
