@@ -1,6 +1,7 @@
 // Load driver for `kubeop sandbox` (issue 3 benchmarks). Runs the sandbox in this process on a
 // loopback port and drives it over HTTPS with kubeop's HTTP client, as a cluster client would.
-//   build/bench/kubeop_bench_sandbox [objects=5000] [threads=4]
+//   build/bench/kubeop_bench_sandbox [objects=5000] [threads=4] [apply]
+// ("apply": only the server-side apply phase, e.g. under perf.)
 // Prints: server-side apply throughput, watch delivery latency with 10 watchers (p50/p99), and
 // the store's memory per stored object.
 #include <malloc.h>
@@ -79,6 +80,10 @@ int main(int argc, char** argv) {
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf("server-side apply: %d objects in %.2f s = %.0f objects/s (%d threads, %d failures)\n", objects, secs,
               objects / secs, threads, failures.load());
+  if (argc > 3 && std::string(argv[3]) == "apply") {
+    (*sb)->stop().ignoreError();
+    return 0;
+  }
 
   // --- 2. watch delivery latency, 10 watchers ---
   const int watchers = 10, events = 2000;
