@@ -1,4 +1,5 @@
 #include <fstream>
+#include <stdexcept>
 #include <sstream>
 
 #include "commands.h"
@@ -30,6 +31,40 @@ StatusOr<std::unique_ptr<plugin::Registry>> loadRegistry(const std::string& plug
     }
   }
   return plugin::Registry::load(opts);
+}
+
+StatusOr<std::pair<std::string, uint16_t>> parseAddr(const std::string& flag, const std::string& addr) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) return invalidArgument("--" + flag + " must be host:port, got \"" + addr + "\"");
+  std::string host = addr.substr(0, colon);
+  if (host.empty()) host = "0.0.0.0";  // kubeOP's ":8080"
+  int port = 0;
+  try {
+    size_t pos = 0;
+    port = std::stoi(addr.substr(colon + 1), &pos);
+    if (pos != addr.size() - colon - 1) throw std::invalid_argument(addr);
+  } catch (...) {
+    return invalidArgument("--" + flag + " has an invalid port: \"" + addr + "\"");
+  }
+  if (port < 0 || port > 65535) return invalidArgument("--" + flag + " port out of range: " + std::to_string(port));
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& v) {
+  try {
+    size_t pos = 0;
+    double n = std::stod(v, &pos);
+    std::string unit = v.substr(pos);
+    double ms = unit == "ms"                   ? n
+                : unit == "s" || unit.empty() ? n * 1000
+                : unit == "m"                 ? n * 60000
+                : unit == "h"                 ? n * 3600000
+                                              : -1;
+    if (ms < 0) throw std::invalid_argument(v);
+    return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  } catch (...) {
+    return invalidArgument("--" + flag + " must be a duration like 500ms, 2s, 10m or 1h, got \"" + v + "\"");
+  }
 }
 
 }  // namespace kubeop::cmd

@@ -14,6 +14,7 @@ const char* kUsage =
     "\n"
     "Commands:\n"
     "  up         run the platform on embedded defaults (all plugins, health, metrics, plugin API)\n"
+    "  operator   reconcile Tenants, Projects and Apps on a cluster (kubeconfig or in-cluster)\n"
     "  render     print the manifests an App's delivery plugin renders (kubeop render -f app.yaml)\n"
     "  plugins    list the loaded plugins and any plugin that was refused\n"
     "  sandbox    serve a Kubernetes API from this process (for kubectl, tests and kubeop up)\n"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   if (cmd == "render") return kubeop::cmd::runRender(args);
   if (cmd == "plugins") return kubeop::cmd::runPlugins(args);
   if (cmd == "up") return kubeop::cmd::runUp(args);
+  if (cmd == "operator") return kubeop::cmd::runOperator(args);
   if (cmd == "sandbox") return kubeop::cmd::runSandbox(args);
   if (cmd == "version" || cmd == "--version") return kubeop::cmd::runVersion(args);
   std::fprintf(stderr, "kubeop: unknown command \"%s\"\n\n%s", cmd.c_str(), kUsage);

@@ -24,22 +24,6 @@
 
 namespace kubeop::cmd {
 
-namespace {
-
-StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& v) {
-  try {
-    size_t pos = 0;
-    double n = std::stod(v, &pos);
-    std::string unit = v.substr(pos);
-    double ms = unit == "ms" ? n : unit == "s" || unit.empty() ? n * 1000 : unit == "m" ? n * 60000 : -1;
-    if (ms < 0) throw std::invalid_argument(v);
-    return std::chrono::milliseconds(static_cast<int64_t>(ms));
-  } catch (...) {
-    return invalidArgument("--" + flag + " must be a duration like 500ms, 2s or 1m, got \"" + v + "\"");
-  }
-}
-
-}  // namespace
 
 int runSandbox(const std::vector<std::string>& args) {
   cli::FlagSet fs("sandbox",

@@ -1,6 +1,7 @@
-// kubeop up: the platform on embedded defaults. At this stage: every plugin loaded, the
-// operational endpoints (/healthz, /readyz, /version, /metrics) and the plugin API
-// (GET /v1/plugins, GET /v1/plugins/{name}) behind an admin bearer token.
+// kubeop up: the platform on embedded defaults. At this stage: every plugin loaded, the sandbox
+// as the cluster (when no kubeconfig is given), the operator reconciling Tenants, Projects and
+// Apps on it, the operational endpoints (/healthz, /readyz, /version, /metrics) and the plugin
+// API (GET /v1/plugins, GET /v1/plugins/{name}) behind an admin bearer token.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,23 +51,6 @@ bool tokenEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-StatusOr<std::pair<std::string, uint16_t>> parseAddr(const std::string& addr) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string::npos) return invalidArgument("--http-addr must be host:port, got \"" + addr + "\"");
-  std::string host = addr.substr(0, colon);
-  if (host.empty()) host = "0.0.0.0";  // kubeOP's ":8080"
-  int port = 0;
-  try {
-    size_t pos = 0;
-    port = std::stoi(addr.substr(colon + 1), &pos);
-    if (pos != addr.size() - colon - 1) throw std::invalid_argument(addr);
-  } catch (...) {
-    return invalidArgument("--http-addr has an invalid port: \"" + addr + "\"");
-  }
-  if (port < 0 || port > 65535) return invalidArgument("--http-addr port out of range: " + std::to_string(port));
-  return std::make_pair(host, static_cast<uint16_t>(port));
-}
-
 std::string defaultStateDir() {
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.kubeop";
   return ".kubeop";
@@ -76,8 +60,9 @@ std::string defaultStateDir() {
 
 int runUp(const std::vector<std::string>& args) {
   cli::FlagSet fs("up",
-                  "Runs kubeop on embedded defaults: loads every plugin and serves the API with health,\n"
-                  "readiness, version and Prometheus metrics. Prints the API URL and an admin token.\n"
+                  "Runs kubeop on embedded defaults: loads every plugin, runs the sandbox as the cluster when\n"
+                  "no kubeconfig is given, runs the operator on it, and serves the API with health, readiness,\n"
+                  "version and Prometheus metrics. Prints the API URL, an admin token and a kubeconfig.\n"
                   "Stops gracefully on SIGTERM or Ctrl-C.");
   fs.add("http-addr", "127.0.0.1:8080", "address to serve the API on (host:port; port 0 picks a free one)");
   fs.add("plugin-path", "", "plugin directories or files, colon-separated", "KUBEOP_PLUGIN_PATH");
@@ -99,7 +84,7 @@ int runUp(const std::vector<std::string>& args) {
   log::setComponent("kubeop");
   http::installTerminationSignalHandlers();
 
-  auto addr = parseAddr(fs.get("http-addr"));
+  auto addr = parseAddr("http-addr", fs.get("http-addr"));
   if (!addr.ok()) {
     std::fprintf(stderr, "kubeop up: %s\n", addr.status().message().c_str());
     return 2;
@@ -136,9 +121,9 @@ int runUp(const std::vector<std::string>& args) {
   }
   std::unique_ptr<EmbeddedSandbox> sandbox;
   if (kubeconfig.empty()) {
-    auto sbAddr = parseAddr(fs.get("sandbox-addr"));
+    auto sbAddr = parseAddr("sandbox-addr", fs.get("sandbox-addr"));
     if (!sbAddr.ok()) {
-      std::fprintf(stderr, "kubeop up: --sandbox-addr: %s\n", sbAddr.status().message().c_str());
+      std::fprintf(stderr, "kubeop up: %s\n", sbAddr.status().message().c_str());
       return 2;
     }
     SandboxConfig sc;
@@ -162,14 +147,7 @@ int runUp(const std::vector<std::string>& args) {
     return 3;
   }
   std::shared_ptr<plugin::Registry> plugins = std::move(reg).value();
-  auto& calls = registry.counter("kubeop_plugin_calls_total", "Calls into plugins by plugin, operation and result.",
-                                 {"plugin", "op", "result"});
-  auto& latency = registry.histogram("kubeop_plugin_call_duration_seconds", "Latency of plugin calls.",
-                                     {"plugin", "op"});
-  plugins->setObserver([&calls, &latency](std::string_view p, std::string_view op, std::string_view result, double s) {
-    calls.labels({p, op, result}).inc();
-    latency.labels({p, op}).observe(s);
-  });
+  observePluginCalls(*plugins, registry);
   registry.gauge("kubeop_plugins_loaded", "Plugins loaded into the registry.", {})
       .labels(std::vector<std::string>{})
       .set(static_cast<double>(plugins->plugins().size()));
@@ -177,8 +155,27 @@ int runUp(const std::vector<std::string>& args) {
       .labels(std::vector<std::string>{})
       .set(static_cast<double>(plugins->errors().size()));
 
+  // The operator, against the same cluster, on the same plugin registry and metrics.
+  OperatorSetup setup;
+  setup.kubeconfig = kubeconfig;
+  setup.plugins = plugins;
+  setup.metrics = &registry;
+  auto built = buildOperator(setup);
+  if (!built.ok()) {
+    std::fprintf(stderr, "kubeop up: the operator: %s\n", built.status().message().c_str());
+    return 3;
+  }
+  std::unique_ptr<op::Operator> oper = std::move(built).value();
+  if (Status st = oper->start(); !st.isOk()) {
+    std::fprintf(stderr, "kubeop up: the operator: %s\n", st.message().c_str());
+    return 3;
+  }
+  op::Operator* operPtr = oper.get();
+
   http::Router router;
-  http::addStandardEndpoints(router, versionInfo("kubeop"), &registry, [] { return Status::ok(); });
+  http::addStandardEndpoints(router, versionInfo("kubeop"), &registry, [operPtr]() -> Status {
+    return operPtr->ready() ? Status::ok() : unavailable("the operator's caches are not synced yet");
+  });
   auto authorized = [token](const http::Request& req) -> Status {
     std::string_view h = req.header("Authorization");
     if (h.empty()) return unauthenticated("missing token: send Authorization: Bearer <admin token>");
@@ -232,18 +229,21 @@ int runUp(const std::vector<std::string>& args) {
       "  cluster:    %s\n"
       "  kubeconfig: %s\n"
       "  plugins:    %zu loaded%s\n"
-      "  try:        curl -H \"Authorization: Bearer $(cat %s)\" %s/v1/plugins\n"
-      "              kubectl --kubeconfig %s get namespaces\n"
+      "  operator:   reconciling Tenants, Projects and Apps (CRDs installed)\n"
+      "  try:        kubectl --kubeconfig %s apply -f docs/examples/tenant-project-app.yaml\n"
+      "              kubectl --kubeconfig %s get tenants,projects,apps -A\n"
+      "              curl -H \"Authorization: Bearer $(cat %s)\" %s/v1/plugins\n"
       "              curl %s/metrics\n"
       "  stop:       Ctrl-C\n",
       url.c_str(), token.c_str(), tokenFile.c_str(), cluster.c_str(), kubeconfig.c_str(), plugins->plugins().size(),
-      pluginList.c_str(), tokenFile.c_str(), url.c_str(), kubeconfig.c_str(), url.c_str());
+      pluginList.c_str(), kubeconfig.c_str(), kubeconfig.c_str(), tokenFile.c_str(), url.c_str(), url.c_str());
   std::fflush(stdout);
   log::info("serving", {{"url", url}, {"plugins", static_cast<unsigned long>(plugins->plugins().size())}});
 
   int sig = http::waitForTerminationSignal();
   log::info("shutting down", {{"signal", sig}});
   (*server)->stop(std::chrono::seconds(10));
+  oper->stop();
   if (sandbox) {
     if (Status st = sandbox->stop(); !st.isOk()) log::error("cannot save the sandbox state", {{"error", st.message()}});
   }

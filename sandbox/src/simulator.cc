@@ -171,7 +171,10 @@ struct Simulator::Impl {
       const json::Value& root = obj->root();
       if (gr.resource == "jobs") {
         bool fail = false;
-        if (const json::Value* cs = containers(root)) {
+        // Init containers run first and fail the pod as surely as the main ones.
+        const json::Value* inits = json::findPath(root, {"spec", "template", "spec", "initContainers"});
+        for (const json::Value* cs : {containers(root), inits && inits->IsArray() ? inits : nullptr}) {
+          if (!cs) continue;
           for (const auto& c : cs->GetArray()) {
             std::string image(json::getString(c, "image"));
             if (std::regex_search(image, failing)) fail = true;

@@ -20,7 +20,7 @@ class UpTest : public ::testing::Test {
                                                              "--state-dir", state.string(), "--plugin-path",
                                                              pluginDir()},
                                     std::vector<std::string>{"KUBECONFIG="});
-    banner = child->readUntil("stop:", std::chrono::seconds(20));
+    banner = child->readUntil("stop:", std::chrono::seconds(60));
     std::smatch m;
     ASSERT_TRUE(std::regex_search(banner, m, std::regex("API URL: +http://127\\.0\\.0\\.1:([0-9]+)"))) << banner;
     port = static_cast<uint16_t>(std::stoi(m[1]));
@@ -82,6 +82,33 @@ TEST_F(UpTest, RunsTheSandboxAsItsClusterAndPrintsAKubeconfig) {
                {"HOME=" + state.string()});
   ASSERT_EQ(r.exitCode, 0) << r.err;
   EXPECT_NE(r.out.find("namespace/default"), std::string::npos) << r.out;
+}
+
+// The README's walk-through: the example Tenant/Project/App applied with kubectl is delivered by
+// the operator `kubeop up` runs on its sandbox.
+TEST_F(UpTest, DeliversTheReadmeExampleAppliedWithKubectl) {
+  if (!std::filesystem::exists("/usr/bin/kubectl")) GTEST_SKIP() << "kubectl is not installed";
+  std::string kubeconfig = (state / "kubeconfig").string();
+  auto kubectl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/kubectl", "--kubeconfig", kubeconfig});
+    return run(args, "", {"HOME=" + state.string()});
+  };
+  auto r = kubectl({"apply", "-f", sourceDir() + "/docs/examples/tenant-project-app.yaml"});
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err;
+  r = kubectl({"wait", "--for=condition=Ready", "--timeout=60s", "-n", "kubeop-acme-web", "app/shop"});
+  EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+  r = kubectl({"get", "deployment,service,configmap,limitrange,resourcequota,networkpolicy", "-n", "kubeop-acme-web",
+               "-o", "name"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  for (const char* want : {"deployment.apps/shop", "service/shop", "configmap/shop-settings", "limitrange/kubeop-defaults",
+                           "resourcequota/kubeop-quota", "networkpolicy.networking.k8s.io/kubeop-egress",
+                           "networkpolicy.networking.k8s.io/kubeop-ingress"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << " missing in:\n" << r.out;
+  }
+  r = kubectl({"get", "apps", "-n", "kubeop-acme-web"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("shop"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("True"), std::string::npos) << "the Ready column:\n" << r.out;
 }
 
 TEST_F(UpTest, TokenSurvivesRestartAndSigtermStopsGracefully) {

@@ -87,6 +87,7 @@ class Sandbox {
   }
 
   const RestConfig& rest() const { return rest_; }
+  const std::string& kubeconfigPath() const { return kubeconfig_; }
 
   std::shared_ptr<Client> client(ClientConfig config = {}) const {
     auto c = Client::create(rest_, std::move(config));
