@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
   std::string dir = tmpl, kubeconfig = dir + "/kubeconfig";
   std::string bin = kubeop::test::kubeopBinary();
   kubeop::test::Child sandbox({bin, "sandbox", "--listen", "127.0.0.1:0", "--kubeconfig-out", kubeconfig,
-                               "--rollout-delay", "100ms", "--watch-window", "200000", "--threads", "2"});
+                               "--rollout-delay", "100ms", "--watch-window", "200000", "--threads", "4"});
   if (sandbox.readUntil("kubeconfig:", 30s).find("kubeconfig:") == std::string::npos) {
     std::fprintf(stderr, "the sandbox did not start\n");
     return 1;
@@ -146,9 +147,14 @@ int main(int argc, char** argv) {
   kubeop::test::Child op({bin, "operator", "--kubeconfig", kubeconfig, "--plugin-path", kubeop::test::pluginDir(),
                           "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
                           "--resync-period", std::to_string(resyncSeconds) + "s"});
-  if (op.readUntil("ready:", 60s).find("ready:") == std::string::npos) {
+  std::string banner = op.readUntil("ready:", 60s);
+  if (banner.find("ready:") == std::string::npos) {
     std::fprintf(stderr, "the operator did not start\n");
     return 1;
+  }
+  uint16_t metricsPort = 0;
+  if (auto p = banner.find("metrics: http://127.0.0.1:"); p != std::string::npos) {
+    metricsPort = static_cast<uint16_t>(std::atoi(banner.c_str() + p + std::strlen("metrics: http://127.0.0.1:")));
   }
   ProcStats idle0 = procStats(op.pid());
 
@@ -167,6 +173,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   ProcStats before = procStats(op.pid());
+  ProcStats sandboxBefore = procStats(sandbox.pid());
 
   std::vector<std::string> appObjs;
   for (int i = 0; i < apps; ++i) {
@@ -187,6 +194,7 @@ int main(int argc, char** argv) {
   bool ok = waitReady(c, "App", static_cast<size_t>(apps), std::chrono::seconds(600 + apps / 10));
   auto done = Clock::now();
   ProcStats after = procStats(op.pid());
+  ProcStats sandboxAfter = procStats(sandbox.pid());
   double total = std::chrono::duration<double>(done - start).count();
   double createSecs = std::chrono::duration<double>(created - start).count();
   std::printf("apps=%d tenants=%d: %s in %.2f s (creates took %.2f s)\n", apps, tenants,
@@ -194,9 +202,23 @@ int main(int argc, char** argv) {
   std::printf("operator: RSS %ld KiB (peak %ld KiB; %ld KiB before the apps, %ld KiB idle at start), CPU %.2f s "
               "during the run\n",
               after.rssKiB, after.hwmKiB, before.rssKiB, idle0.rssKiB, after.cpuSeconds - before.cpuSeconds);
+  std::printf("sandbox (the cluster): CPU %.2f s during the run, RSS %ld KiB\n",
+              sandboxAfter.cpuSeconds - sandboxBefore.cpuSeconds, sandboxAfter.rssKiB);
   if (apps > 0) {
     std::printf("operator: %.2f KiB RSS per app above the pre-app baseline\n",
                 static_cast<double>(after.rssKiB - before.rssKiB) / apps);
+  }
+  // What the passes were: outcomes and queue retries (from the operator's /metrics).
+  if (metricsPort != 0) {
+    std::istringstream lines(kubeop::test::httpRequest(metricsPort, "GET", "/metrics").body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("kubeop_reconcile_total{", 0) == 0 || line.rfind("kubeop_workqueue_retries_total{", 0) == 0 ||
+          line.rfind("kubeop_reconcile_duration_seconds_sum", 0) == 0 ||
+          line.rfind("kubeop_reconcile_duration_seconds_count", 0) == 0) {
+        std::printf("  %s\n", line.c_str());
+      }
+    }
   }
 
   // Idle: converged apps, only resyncs.

@@ -50,8 +50,8 @@ struct OperatorSetup {
   std::chrono::milliseconds resyncPeriod{std::chrono::minutes(10)};
   bool installCrds = true;
   // Client-side limit towards the API server (the server's priority and fairness does the rest).
-  double qps = 500;
-  int burst = 1000;
+  double qps = 1000;
+  int burst = 2000;
 };
 StatusOr<std::unique_ptr<op::Operator>> buildOperator(const OperatorSetup& setup);
 // kubeop_plugin_calls_total and kubeop_plugin_call_duration_seconds for every plugin call.

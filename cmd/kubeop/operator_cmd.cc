@@ -74,8 +74,8 @@ int runOperator(const std::vector<std::string>& args) {
   fs.add("lease-duration", "15s", "how long a leader's lease lasts without renewal");
   fs.add("renew-deadline", "10s", "how long the leader retries renewing before it gives up leadership");
   fs.add("retry-period", "2s", "how often candidates try to acquire and the leader renews");
-  fs.add("kube-api-qps", "500", "client-side rate limit towards the API server (requests per second)");
-  fs.add("kube-api-burst", "1000", "client-side burst towards the API server");
+  fs.add("kube-api-qps", "1000", "client-side rate limit towards the API server (requests per second)");
+  fs.add("kube-api-burst", "2000", "client-side burst towards the API server");
   if (Status st = fs.parse(args); !st.isOk()) {
     std::fprintf(stderr, "kubeop operator: %s\n", st.message().c_str());
     return 2;

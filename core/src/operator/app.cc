@@ -149,7 +149,8 @@ Status saveHistory(Env& env, const Object& app, const std::vector<HistoryEntry>&
   cm.addOwnerReference(controllerRef(app));
   kube::ObjectPtr cur = env.ownedObject("v1", "ConfigMap", app.namespace_(), cm.name());
   std::optional<Object> fetched;
-  if (!cur) {
+  // Kept revisions exist only if an earlier revision was delivered; the first one needs no read.
+  if (!cur && history.size() > 1) {
     auto g = env.client->get("v1", "ConfigMap", app.namespace_(), cm.name());
     if (g.ok()) fetched = std::move(g).value();
   }
@@ -586,6 +587,11 @@ ReconcileResult reconcileApp(Env& env, const ReconcileContext& ctx, const reconc
   for (auto& o : d.objects) {
     kube::ObjectPtr before = env.ownedObject(o.apiVersion(), o.kind(), o.namespace_(), o.name());
     std::string digest = stampDigest(o);
+    if (upToDate(before.get(), digest)) {
+      inventory.push_back(itemOf(o));
+      live.push_back(*before);
+      continue;
+    }
     auto applied = applyOwned(*env.client, o);
     std::string where = describeRef(o.kind(), o.namespace_(), o.name());
     if (!applied.ok()) {

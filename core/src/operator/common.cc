@@ -263,6 +263,26 @@ bool isDrift(const Object* before, const Object& after, std::string_view digest)
   return last && *last == digest && changedOutsideStatus(*before, after);
 }
 
+bool upToDate(const Object* live, std::string_view digest) {
+  if (!live || isDeleting(*live)) return false;
+  auto last = live->annotation(kAppliedDigestAnnotation);
+  if (!last || *last != digest) return false;
+  const json::Value* md = live->metadata();
+  const json::Value* mf = md ? json::find(*md, "managedFields") : nullptr;
+  if (!mf || !mf->IsArray()) return false;
+  bool ours = false;
+  for (const auto& e : mf->GetArray()) {
+    bool self = json::getString(e, "manager") == kFieldManager && json::getString(e, "operation") == "Apply" &&
+                json::getString(e, "subresource").empty();
+    if (self) {
+      ours = true;
+    } else if (json::getString(e, "subresource") != "status") {
+      return false;
+    }
+  }
+  return ours;
+}
+
 StatusOr<OwnedApply> applyOwned(kube::Client& client, const Object& desired, kube::ApiError* error) {
   kube::ApplyOptions ao;
   ao.fieldManager = std::string(kFieldManager);

@@ -91,6 +91,12 @@ struct OwnedApply {
 };
 StatusOr<OwnedApply> applyOwned(kube::Client& client, const Object& desired, kube::ApiError* error = nullptr);
 
+// Whether `live` (from the cache) already is what applying `desired` (stamped with `digest`)
+// would make it: kubeop applied this very content last, and no other manager has touched a field
+// since (every other managedFields entry is a status writer). Such an apply would be a no-op, so
+// the pass skips the request; a stale cache only delays the apply to the next event's pass.
+bool upToDate(const Object* live, std::string_view digest);
+
 // Whether `after` differs from `before` anywhere but status, resourceVersion, managedFields and
 // generation: a write that changed what the object asks for (drift when kubeop undid it).
 bool changedOutsideStatus(const Object& before, const Object& after);

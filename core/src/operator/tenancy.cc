@@ -307,8 +307,12 @@ ReconcileResult reconcileProject(Env& env, const ReconcileContext& ctx, const re
                              "namespace " + *nsName + " is still being deleted", ReconcileResult::requeueIn(std::chrono::seconds(2)));
     }
   }
-  bool existed = env.namespaces->cache().get("", *nsName) != nullptr;
-  if (Status s = ensureNamespace(env, *p, *nsName, tenantRef, projectName); !s.isOk()) {
+  kube::ObjectPtr liveNs = env.namespaces->cache().get("", *nsName);
+  bool existed = liveNs != nullptr;
+  bool nsUpToDate = liveNs && isOwnedBy(*liveNs, p->uid()) && liveNs->label(kLabelTenant) == tenantRef &&
+                    liveNs->label(kLabelProject) == projectName &&
+                    liveNs->label(kLabelManagedBy) == std::string(kManagedBy);
+  if (Status s = nsUpToDate ? Status::ok() : ensureNamespace(env, *p, *nsName, tenantRef, projectName); !s.isOk()) {
     if (isRetryable(s.code()) || s.code() == StatusCode::kFailedPrecondition) return s;
     return projectNotReady(env, ctx, *p, "CreateFailed", s.message(), Status::ok(), *nsName);
   }
@@ -325,6 +329,7 @@ ReconcileResult reconcileProject(Env& env, const ReconcileContext& ctx, const re
   for (auto& o : *objects) {
     kube::ObjectPtr before = env.ownedObject(o.apiVersion(), o.kind(), o.namespace_(), o.name());
     std::string digest = stampDigest(o);
+    if (upToDate(before.get(), digest)) continue;
     auto applied = applyOwned(*env.client, o);
     if (!applied.ok()) {
       Status s = applied.status();
