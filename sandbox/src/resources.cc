@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <utility>
 
 namespace kubeop::sandbox {
 
@@ -68,7 +69,50 @@ struct T {
     t.verbs = std::move(v);
     return *this;
   }
+  T& storedAs(std::string group, std::string resource, ObjectConversion toStorage, ObjectConversion fromStorage) {
+    t.storage = StorageAlias{std::move(group), std::move(resource), toStorage, fromStorage};
+    return *this;
+  }
 };
+
+// pkg/apis/events/v1 conversion: {events.k8s.io/v1 field, core/v1 field}. The fields both
+// shapes share (action, eventTime, reason, related, reportingInstance, series, type) pass
+// through.
+constexpr std::pair<std::string_view, std::string_view> kEventFieldNames[] = {
+    {"regarding", "involvedObject"},
+    {"note", "message"},
+    {"reportingController", "reportingComponent"},
+    {"deprecatedSource", "source"},
+    {"deprecatedFirstTimestamp", "firstTimestamp"},
+    {"deprecatedLastTimestamp", "lastTimestamp"},
+    {"deprecatedCount", "count"},
+};
+
+// Renames member `from` to `to` in place. A member already named `to` goes first: in the source
+// shape it is an unknown field, which decoding into the typed struct drops.
+void renameMember(json::Value& obj, std::string_view from, std::string_view to, json::Allocator& a) {
+  json::removeMember(obj, to);
+  for (auto m = obj.MemberBegin(); m != obj.MemberEnd(); ++m) {
+    if (json::view(m->name) == from) {
+      m->name.SetString(to.data(), static_cast<rapidjson::SizeType>(to.size()), a);
+      return;
+    }
+  }
+}
+
+void eventsV1ToCore(json::Value& obj, json::Allocator& a) {
+  if (!obj.IsObject()) return;
+  for (const auto& [events, core] : kEventFieldNames) renameMember(obj, events, core, a);
+  json::setString(obj, "apiVersion", "v1", a);
+  json::setString(obj, "kind", "Event", a);
+}
+
+void coreToEventsV1(json::Value& obj, json::Allocator& a) {
+  if (!obj.IsObject()) return;
+  for (const auto& [events, core] : kEventFieldNames) renameMember(obj, core, events, a);
+  json::setString(obj, "apiVersion", "events.k8s.io/v1", a);
+  json::setString(obj, "kind", "Event", a);
+}
 
 }  // namespace
 
@@ -142,9 +186,24 @@ std::vector<ResourceType> builtinResourceTypes() {
   v.push_back(T("", "v1", "LimitRange", "limitranges").shortNames({"limits"}).createOnUpdate());
   v.push_back(T("", "v1", "Endpoints", "endpoints").shortNames({"ep"}).createOnUpdate());
   v.push_back(T("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims").shortNames({"pvc"}).status());
-  // events.k8s.io/v1: stored apart from core Events here (the apiserver shares one storage and
-  // converts between the two shapes).
-  v.push_back(T("events.k8s.io", "v1", "Event", "events").shortNames({"ev"}).createOnUpdate());
+  // events.k8s.io/v1: the core Event storage in another shape (pkg/registry/events reuses the
+  // core event registry). Field labels follow pkg/apis/events/v1/conversion.go, mapped onto the
+  // core fields.
+  v.push_back(T("events.k8s.io", "v1", "Event", "events")
+                  .shortNames({"ev"})
+                  .createOnUpdate()
+                  .storedAs("", "events", eventsV1ToCore, coreToEventsV1)
+                  .fields({{"regarding.kind", "involvedObject.kind", ""},
+                           {"regarding.namespace", "involvedObject.namespace", ""},
+                           {"regarding.name", "involvedObject.name", ""},
+                           {"regarding.uid", "involvedObject.uid", ""},
+                           {"regarding.apiVersion", "involvedObject.apiVersion", ""},
+                           {"regarding.resourceVersion", "involvedObject.resourceVersion", ""},
+                           {"regarding.fieldPath", "involvedObject.fieldPath", ""},
+                           {"reason", "reason", ""},
+                           {"reportingController", "reportingComponent", ""},
+                           {"source", "source.component", ""},
+                           {"type", "type", ""}}));
   // apps/v1
   v.push_back(T("apps", "v1", "Deployment", "deployments")
                   .shortNames({"deploy"})

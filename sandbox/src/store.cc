@@ -462,6 +462,20 @@ using RecPtr = std::shared_ptr<const Rec>;
 
 ObjectJson asJson(const RecPtr& r) { return ObjectJson(r, &r->json); }
 
+// A stored object in the shape `type` serves: itself, or converted for a StorageAlias.
+ObjectJson servedAs(const ResourceType& type, ObjectJson stored) {
+  if (!type.storage || !stored) return stored;
+  auto d = json::parse(*stored);
+  if (!d.ok()) return stored;
+  type.storage->fromStorage(*d, d->GetAllocator());
+  return std::make_shared<const std::string>(json::write(*d));
+}
+
+// An incoming object in the storage shape.
+void toStorage(const ResourceType& type, Object& obj) {
+  if (type.storage) type.storage->toStorage(obj.root(), obj.allocator());
+}
+
 class PackedLabels : public LabelSource {
  public:
   explicit PackedLabels(std::string_view p) : p_(p) {}
@@ -839,6 +853,17 @@ struct Store::State {
     return t.fallbackType;
   }
 
+  // A request's resource: the type it names (its shape, field labels and bookmarks) and the
+  // type whose table and storage rules hold its objects — the same one unless the resource is a
+  // StorageAlias. Both null when not served.
+  std::pair<ResourceRegistry::TypePtr, ResourceRegistry::TypePtr> resolve(const GroupResource& gr) const {
+    auto served = registry->findGroupResource(gr.group, gr.resource);
+    if (!served || !served->storage) return {served, served};
+    auto stored = registry->findGroupResource(served->storage->group, served->storage->resource);
+    if (!stored) return {nullptr, nullptr};
+    return {served, stored};
+  }
+
   static bool isNamespaceTable(const Table& t) { return t.group.empty() && t.resource == "namespaces"; }
   static bool isPodTable(const Table& t) { return t.group.empty() && t.resource == "pods"; }
 
@@ -902,15 +927,17 @@ struct Store::State {
   }
 
   // The event a watcher sees for a history event (the watch cache's convertToWatchEvent).
+  // Objects come in the watcher's shape (converted when it watches a StorageAlias).
   static std::optional<WatchEvent> transition(const Watch::State& w, const LogEvent& ev) {
     bool cur = ev.type != WatchEventType::kDeleted && passes(w, *ev.table, ev.key, *ev.obj);
     bool old = ev.prev && passes(w, *ev.table, ev.key, *ev.prev);
     if (!cur && !old) return std::nullopt;
-    if (cur) return WatchEvent{old ? WatchEventType::kModified : WatchEventType::kAdded, asJson(ev.obj)};
-    if (ev.type == WatchEventType::kDeleted) return WatchEvent{WatchEventType::kDeleted, asJson(ev.obj)};
+    const ResourceType& type = *w.type;
+    if (cur) return WatchEvent{old ? WatchEventType::kModified : WatchEventType::kAdded, servedAs(type, asJson(ev.obj))};
+    if (ev.type == WatchEventType::kDeleted) return WatchEvent{WatchEventType::kDeleted, servedAs(type, asJson(ev.obj))};
     // Stopped matching: DELETED with the previous content at this event's resourceVersion.
     if (!ev.prevAtRv) ev.prevAtRv = restamp(ev.prev, ev.rv);
-    return WatchEvent{WatchEventType::kDeleted, asJson(ev.prevAtRv)};
+    return WatchEvent{WatchEventType::kDeleted, servedAs(type, asJson(ev.prevAtRv))};
   }
 
   static ObjectJson overflowError(size_t limit) {
@@ -2064,26 +2091,27 @@ size_t Store::objectCount() const {
 StatusOr<ObjectJson> Store::create(const GroupResource& gr, std::string_view ns, Object obj, const WriteOptions& opts,
                                    ErrorDetails* details) {
   return withDetails(details, [&](Errors& e) -> StatusOr<ObjectJson> {
-    auto type = s_->registry->findGroupResource(gr.group, gr.resource);
+    auto [served, type] = s_->resolve(gr);
     if (!type) return e.notServed();
+    toStorage(*served, obj);
     std::unique_lock lock(s_->mu);
     Table* t = s_->ensureTable(type->group, type->plural, type->namespaced);
     auto rec = s_->createLocked(*type, *t, ns, std::move(obj), opts.dryRun, e);
     if (!rec.ok()) return rec.status();
     if (!opts.dryRun) s_->afterWrite();
-    return asJson(*rec);
+    return servedAs(*served, asJson(*rec));
   });
 }
 
 StatusOr<ObjectJson> Store::get(const GroupResource& gr, std::string_view ns, std::string_view name,
                                 ErrorDetails* details) const {
   return withDetails(details, [&](Errors& e) -> StatusOr<ObjectJson> {
-    auto type = s_->registry->findGroupResource(gr.group, gr.resource);
+    auto [served, type] = s_->resolve(gr);
     if (!type) return e.notServed();
     std::shared_lock lock(s_->mu);
     const Table* t = s_->findTable(type->group, type->plural);
     if (t) {
-      if (RecPtr r = s_->lookup(*t, State::keyFor(*t, ns, name))) return asJson(r);
+      if (RecPtr r = s_->lookup(*t, State::keyFor(*t, ns, name))) return servedAs(*served, asJson(r));
     }
     Table shape;
     shape.group = type->group;
@@ -2096,28 +2124,36 @@ StatusOr<ObjectJson> Store::get(const GroupResource& gr, std::string_view ns, st
 StatusOr<ListResult> Store::list(const GroupResource& gr, std::string_view ns, const ListOptions& opts,
                                  ErrorDetails* details) const {
   return withDetails(details, [&](Errors& e) -> StatusOr<ListResult> {
-    auto type = s_->registry->findGroupResource(gr.group, gr.resource);
+    auto [served, type] = s_->resolve(gr);
     if (!type) return e.notServed();
     std::shared_lock lock(s_->mu);
-    return s_->listLocked(*type, s_->findTable(type->group, type->plural), type->namespaced ? ns : std::string_view(),
-                          opts, e);
+    // Field selectors are the served type's labels (read from the storage shape).
+    auto r = s_->listLocked(*served, s_->findTable(type->group, type->plural),
+                            type->namespaced ? ns : std::string_view(), opts, e);
+    lock.unlock();
+    if (r.ok() && served->storage) {
+      for (auto& item : r->items) item = servedAs(*served, std::move(item));
+    }
+    return r;
   });
 }
 
 StatusOr<UpdateResult> Store::update(const GroupResource& gr, std::string_view ns, std::string_view name, Object obj,
                                      const UpdateOptions& opts, ErrorDetails* details) {
   return withDetails(details, [&](Errors& e) -> StatusOr<UpdateResult> {
-    auto type = s_->registry->findGroupResource(gr.group, gr.resource);
+    auto [served, type] = s_->resolve(gr);
     if (!type) return e.notServed();
     // /status and /finalize exist only where the kind serves them.
     if ((opts.subresource == Subresource::kStatus && !type->hasStatusSubresource) ||
         (opts.subresource == Subresource::kFinalize && !(type->group.empty() && type->plural == "namespaces"))) {
       return e.notServed();
     }
+    toStorage(*served, obj);
     std::unique_lock lock(s_->mu);
     Table* t = s_->ensureTable(type->group, type->plural, type->namespaced);
     auto r = s_->updateLocked(*type, *t, type->namespaced ? ns : std::string_view(), name, std::move(obj), opts, e);
     if (r.ok() && !opts.dryRun) s_->afterWrite();
+    if (r.ok()) r->object = servedAs(*served, std::move(r->object));
     return r;
   });
 }
@@ -2125,12 +2161,13 @@ StatusOr<UpdateResult> Store::update(const GroupResource& gr, std::string_view n
 StatusOr<DeleteResult> Store::remove(const GroupResource& gr, std::string_view ns, std::string_view name,
                                      const DeleteOptions& opts, ErrorDetails* details) {
   return withDetails(details, [&](Errors& e) -> StatusOr<DeleteResult> {
-    auto type = s_->registry->findGroupResource(gr.group, gr.resource);
+    auto [served, type] = s_->resolve(gr);
     if (!type) return e.notServed();
     std::unique_lock lock(s_->mu);
     Table* t = s_->ensureTable(type->group, type->plural, type->namespaced);
     auto r = s_->deleteLocked(*type, *t, State::keyFor(*t, ns, name), opts, e, true);
     if (r.ok() && !opts.dryRun) s_->afterWrite();
+    if (r.ok()) r->object = servedAs(*served, std::move(r->object));
     return r;
   });
 }
@@ -2138,14 +2175,15 @@ StatusOr<DeleteResult> Store::remove(const GroupResource& gr, std::string_view n
 StatusOr<std::unique_ptr<Watch>> Store::watch(const GroupResource& gr, std::string_view ns, const WatchOptions& opts,
                                               ErrorDetails* details) {
   return withDetails(details, [&](Errors& e) -> StatusOr<std::unique_ptr<Watch>> {
-    auto type = s_->registry->findGroupResource(gr.group, gr.resource);
+    auto [served, type] = s_->resolve(gr);
     if (!type) return e.notServed();
     auto w = std::make_shared<Watch::State>();
     w->ns = type->namespaced ? std::string(ns) : std::string();
     w->labels = opts.labelSelector;
     w->fields = opts.fieldSelector;
-    if (Status st = w->fields.validateFor(*type); !st.isOk()) return e.badRequest(st.message());
-    w->type = type;
+    if (Status st = w->fields.validateFor(*served); !st.isOk()) return e.badRequest(st.message());
+    // The watcher sits on the storage table and sees objects (and bookmarks) in its own shape.
+    w->type = served;
     w->bookmarks = opts.allowBookmarks;
     w->limit = s_->opts.watcherQueueLimit;
 
@@ -2167,13 +2205,13 @@ StatusOr<std::unique_ptr<Watch>> Store::watch(const GroupResource& gr, std::stri
       for (auto it = t->objects.lower_bound(prefix); it != t->objects.end(); ++it) {
         if (!w->ns.empty() && !keyInNamespace(it->first, w->ns)) break;
         if (State::passes(*w, *t, it->first, *it->second)) {
-          State::push(*w, WatchEvent{WatchEventType::kAdded, asJson(it->second)}, false);
+          State::push(*w, WatchEvent{WatchEventType::kAdded, servedAs(*served, asJson(it->second))}, false);
         }
       }
       if (opts.sendInitialEvents.value_or(false) && opts.allowBookmarks) {
         State::push(*w,
                     WatchEvent{WatchEventType::kBookmark,
-                               std::make_shared<const std::string>(bookmarkJson(*type, s_->rv, true))},
+                               std::make_shared<const std::string>(bookmarkJson(*served, s_->rv, true))},
                     false);
       }
     } else if (!fromNow) {
@@ -2319,6 +2357,13 @@ Status Store::loadFrom(const std::string& dir) {
     size_t dot = l.resource.find('.');
     std::string resource = l.resource.substr(0, dot);
     std::string group = dot == std::string::npos ? std::string() : l.resource.substr(dot + 1);
+    // Snapshots from before a resource became a StorageAlias kept its objects apart: they join
+    // the storage resource now.
+    if (auto ty = s_->registry->findGroupResource(group, resource); ty && ty->storage) {
+      ty->storage->toStorage(l.obj.root(), l.obj.allocator());
+      group = ty->storage->group;
+      resource = ty->storage->resource;
+    }
     std::string ns(l.obj.namespace_());
     Table* t = s_->ensureTable(group, resource, !ns.empty());
     auto rec = std::make_shared<Rec>();

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -23,6 +24,8 @@ const GroupResource kDeployments{"apps", "deployments"};
 const GroupResource kReplicaSets{"apps", "replicasets"};
 const GroupResource kClusterRoles{"rbac.authorization.k8s.io", "clusterroles"};
 const GroupResource kWidgets{"example.com", "widgets"};
+const GroupResource kCoreEvents{"", "events"};
+const GroupResource kEvents{"events.k8s.io", "events"};
 
 Object obj(std::string_view j) {
   auto o = Object::fromJson(j);
@@ -1563,6 +1566,218 @@ TEST_F(StoreTest, StatusObjectsCarryReasonCodeDetailsAndCauses) {
   ASSERT_TRUE(causes && causes->IsArray() && causes->Size() == 1);
   EXPECT_EQ(json::getString((*causes)[0], "reason"), "FieldValueInvalid");
   EXPECT_EQ(json::getString((*causes)[0], "field"), "metadata.name");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events under two API groups: the apiserver serves core/v1 and events.k8s.io/v1 Event from one
+// storage (pkg/registry/events reuses the core event registry), converting per
+// pkg/apis/events/v1/conversion.go.
+
+std::string coreEvent(std::string_view name, std::string_view about = "web", std::string_view message = "pulled") {
+  return R"({"apiVersion":"v1","kind":"Event","metadata":{"name":")" + std::string(name) +
+         R"("},"involvedObject":{"kind":"Pod","namespace":"default","name":")" + std::string(about) +
+         R"(","uid":"u1","apiVersion":"v1"},"reason":"Pulled","message":")" + std::string(message) +
+         R"(","source":{"component":"kubelet","host":"n1"},"firstTimestamp":"2026-01-01T00:00:00Z",)"
+         R"("lastTimestamp":"2026-01-01T00:01:00Z","count":3,"type":"Normal","reportingComponent":"kubelet",)"
+         R"("reportingInstance":"n1"})";
+}
+
+std::string eventsV1Event(std::string_view name, std::string_view about = "web", std::string_view note = "pulled") {
+  return R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":")" + std::string(name) +
+         R"("},"eventTime":"2026-01-01T00:00:00.000000Z","regarding":{"kind":"Pod","namespace":"default","name":")" +
+         std::string(about) + R"(","uid":"u1"},"note":")" + std::string(note) +
+         R"(","reason":"Pulled","action":"Pull","type":"Normal","reportingController":"kubelet",)"
+         R"("reportingInstance":"n1","series":{"count":2,"lastObservedTime":"2026-01-01T00:02:00.000000Z"}})";
+}
+
+// Every renamed field moves to its counterpart; shared fields and metadata stay; converting back
+// gives the object again. A counterpart's name in the source shape is an unknown field there
+// and is dropped, as decoding into the typed struct does.
+TEST(ResourceRegistryTest, EventsV1ConvertsFieldByFieldToCoreEventsAndBack) {
+  ResourceRegistry reg;
+  auto t = reg.find("events.k8s.io", "v1", "events");
+  ASSERT_TRUE(t && t->storage);
+  EXPECT_EQ(t->storage->group, "");
+  EXPECT_EQ(t->storage->resource, "events");
+  auto original = json::parse(
+      R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e","namespace":"default"},)"
+      R"("eventTime":"2026-01-01T00:00:00.000000Z","series":{"count":2,"lastObservedTime":"2026-01-01T00:02:00.000000Z"},)"
+      R"("reportingController":"kubelet","reportingInstance":"n1","action":"Pull","reason":"Pulled",)"
+      R"("regarding":{"kind":"Pod","name":"web"},"related":{"kind":"Node","name":"n1"},"note":"pulled","type":"Normal",)"
+      R"("deprecatedSource":{"component":"kubelet"},"deprecatedFirstTimestamp":"2026-01-01T00:00:00Z",)"
+      R"("deprecatedLastTimestamp":"2026-01-01T00:01:00Z","deprecatedCount":3})");
+  ASSERT_TRUE(original.ok());
+  json::Document d;
+  d.CopyFrom(*original, d.GetAllocator());
+  t->storage->toStorage(d, d.GetAllocator());
+  Object core(std::move(d));
+  EXPECT_EQ(at(core, {"apiVersion"}), "v1");
+  EXPECT_EQ(at(core, {"kind"}), "Event");
+  EXPECT_EQ(at(core, {"metadata", "name"}), "e");
+  EXPECT_EQ(at(core, {"involvedObject", "name"}), "web");
+  EXPECT_EQ(at(core, {"message"}), "pulled");
+  EXPECT_EQ(at(core, {"reportingComponent"}), "kubelet");
+  EXPECT_EQ(at(core, {"source", "component"}), "kubelet");
+  EXPECT_EQ(at(core, {"firstTimestamp"}), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(at(core, {"lastTimestamp"}), "2026-01-01T00:01:00Z");
+  EXPECT_EQ(at(core, {"count"}), "3");
+  for (const char* same : {"eventTime", "series", "reportingInstance", "action", "reason", "related", "type"}) {
+    EXPECT_EQ(json::write(*json::find(core.root(), same)), json::write(*json::find(*original, same))) << same;
+  }
+  for (const char* gone : {"regarding", "note", "reportingController", "deprecatedSource", "deprecatedFirstTimestamp",
+                           "deprecatedLastTimestamp", "deprecatedCount"}) {
+    EXPECT_EQ(json::find(core.root(), gone), nullptr) << gone;
+  }
+  t->storage->fromStorage(core.root(), core.allocator());
+  EXPECT_TRUE(core.root() == *original) << core.toJson();
+
+  auto strayField = json::parse(R"({"note":"kept","message":"unknown in events.k8s.io/v1"})");
+  t->storage->toStorage(*strayField, strayField->GetAllocator());
+  EXPECT_EQ(json::write(*strayField), R"({"message":"kept","apiVersion":"v1","kind":"Event"})");
+}
+
+TEST_F(StoreTest, AnEventCreatedThroughEitherGroupIsOneObjectSeenInEachGroupsShape) {
+  makeNamespace("default");
+  Object a = createObj(kCoreEvents, "default", coreEvent("a"));
+  Object b = createObj(kEvents, "default", eventsV1Event("b", "db", "started"));
+  EXPECT_EQ(at(b, {"apiVersion"}), "events.k8s.io/v1");  // the answer is in the request's shape
+  EXPECT_EQ(at(b, {"regarding", "name"}), "db");
+
+  Object aAsV1 = mustGet(kEvents, "default", "a");
+  EXPECT_EQ(at(aAsV1, {"apiVersion"}), "events.k8s.io/v1");
+  EXPECT_EQ(at(aAsV1, {"kind"}), "Event");
+  EXPECT_EQ(at(aAsV1, {"regarding", "name"}), "web");
+  EXPECT_EQ(at(aAsV1, {"note"}), "pulled");
+  EXPECT_EQ(at(aAsV1, {"deprecatedSource", "host"}), "n1");
+  EXPECT_EQ(at(aAsV1, {"deprecatedCount"}), "3");
+  EXPECT_EQ(at(aAsV1, {"reportingController"}), "kubelet");
+  EXPECT_EQ(at(aAsV1, {"involvedObject"}), "<missing>");
+  EXPECT_EQ(aAsV1.uid(), a.uid());
+  EXPECT_EQ(aAsV1.resourceVersion(), a.resourceVersion());
+
+  Object bAsCore = mustGet(kCoreEvents, "default", "b");
+  EXPECT_EQ(at(bAsCore, {"apiVersion"}), "v1");
+  EXPECT_EQ(at(bAsCore, {"involvedObject", "name"}), "db");
+  EXPECT_EQ(at(bAsCore, {"message"}), "started");
+  EXPECT_EQ(at(bAsCore, {"series", "count"}), "2");
+  EXPECT_EQ(at(bAsCore, {"regarding"}), "<missing>");
+
+  for (const auto* gr : {&kCoreEvents, &kEvents}) {
+    auto l = store_->list(*gr, "default", {});
+    ASSERT_TRUE(l.ok());
+    EXPECT_EQ(names(*l), (std::vector<std::string>{"a", "b"}));
+    for (const auto& item : l->items) EXPECT_EQ(at(parse(item), {"apiVersion"}), gr->group.empty() ? "v1" : "events.k8s.io/v1");
+  }
+  EXPECT_EQ(store_->objectCount(), 3u);  // the namespace and two events
+
+  // One name space for both: the storage's wording, as the shared registry answers.
+  ErrorDetails d;
+  auto dup = store_->create(kEvents, "default", obj(eventsV1Event("a")), {}, &d);
+  EXPECT_EQ(dup.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(dup.status().message(), "events \"a\" already exists");
+
+  // An update through one group is the other group's change too.
+  Object edit = mustGet(kEvents, "default", "a");
+  json::setString(edit.root(), "note", "pulled again", edit.allocator());
+  auto u = update(kEvents, "default", edit);
+  ASSERT_TRUE(u.ok()) << u.status().toString();
+  EXPECT_EQ(at(parse(u->object), {"note"}), "pulled again");
+  EXPECT_EQ(at(mustGet(kCoreEvents, "default", "a"), {"message"}), "pulled again");
+
+  auto gone = store_->remove(kCoreEvents, "default", "b");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(get(kEvents, "default", "b"));
+  auto r = store_->remove(kEvents, "default", "a");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(at(parse(r->object), {"note"}), "pulled again");
+  EXPECT_FALSE(get(kCoreEvents, "default", "a"));
+}
+
+TEST_F(StoreTest, WatchesThroughEitherGroupSeeEveryChangeInTheirShape) {
+  makeNamespace("default");
+  WatchOptions o;
+  o.sendInitialEvents = false;
+  o.allowBookmarks = true;
+  auto wv1 = watch(kEvents, "default", o);
+  auto wcore = watch(kCoreEvents, "default", o);
+  create(kCoreEvents, "default", coreEvent("a"));
+  Object edit = mustGet(kEvents, "default", "a");
+  json::setString(edit.root(), "note", "again", edit.allocator());
+  ASSERT_TRUE(update(kEvents, "default", edit).ok());
+  ASSERT_TRUE(store_->remove(kEvents, "default", "a").ok());
+  store_->sendBookmarks();
+
+  auto v1 = take(*wv1, 4);
+  ASSERT_EQ(summary(v1), "ADDED:a MODIFIED:a DELETED:a BOOKMARK:4");
+  for (size_t i = 0; i < 3; ++i) {
+    Object ev = parse(v1[i].object);
+    EXPECT_EQ(at(ev, {"apiVersion"}), "events.k8s.io/v1");
+    EXPECT_EQ(at(ev, {"regarding", "name"}), "web");
+  }
+  EXPECT_EQ(at(parse(v1[1].object), {"note"}), "again");
+  EXPECT_EQ(*v1[3].object, R"({"kind":"Event","apiVersion":"events.k8s.io/v1","metadata":{"resourceVersion":"4"}})");
+
+  auto core = take(*wcore, 4);
+  ASSERT_EQ(summary(core), "ADDED:a MODIFIED:a DELETED:a BOOKMARK:4");
+  EXPECT_EQ(at(parse(core[1].object), {"apiVersion"}), "v1");
+  EXPECT_EQ(at(parse(core[1].object), {"message"}), "again");
+  EXPECT_EQ(*core[3].object, R"({"kind":"Event","apiVersion":"v1","metadata":{"resourceVersion":"4"}})");
+
+  // A watch from a resourceVersion replays history in the watcher's shape as well.
+  WatchOptions replay;
+  replay.resourceVersion = "1";
+  auto wr = watch(kEvents, "default", replay);
+  auto evs = take(*wr, 3);
+  ASSERT_EQ(summary(evs), "ADDED:a MODIFIED:a DELETED:a");
+  EXPECT_EQ(at(parse(evs[0].object), {"note"}), "pulled");
+}
+
+// Field labels are the group's own (regarding.name, reportingController for events.k8s.io),
+// read from the one stored object.
+TEST_F(StoreTest, EventFieldSelectorsUseEachGroupsLabels) {
+  makeNamespace("default");
+  create(kCoreEvents, "default", coreEvent("a", "web"));
+  create(kEvents, "default", eventsV1Event("b", "db"));
+  ListOptions lo;
+  lo.fieldSelector = *FieldSelector::parse("regarding.name=db,reportingController=kubelet");
+  auto l = store_->list(kEvents, "default", lo);
+  ASSERT_TRUE(l.ok()) << l.status().toString();
+  EXPECT_EQ(names(*l), std::vector<std::string>{"b"});
+  lo.fieldSelector = *FieldSelector::parse("involvedObject.name=web");
+  auto core = store_->list(kCoreEvents, "default", lo);
+  ASSERT_TRUE(core.ok());
+  EXPECT_EQ(names(*core), std::vector<std::string>{"a"});
+  auto wrongGroup = store_->list(kEvents, "default", lo);
+  EXPECT_EQ(wrongGroup.status().message(), "field label not supported: involvedObject.name");
+
+  WatchOptions wo;
+  wo.sendInitialEvents = true;
+  wo.fieldSelector = *FieldSelector::parse("regarding.name=web");
+  auto w = watch(kEvents, "default", wo);
+  auto evs = take(*w, 1);
+  ASSERT_EQ(summary(evs), "ADDED:a");
+  EXPECT_EQ(at(parse(evs[0].object), {"regarding", "name"}), "web");
+}
+
+// A snapshot written while events.k8s.io Events were stored apart loads them into the one
+// Event storage.
+TEST_F(StoreTest, ASnapshotWithEventsStoredApartLoadsThemIntoTheOneEventStorage) {
+  auto dir = std::filesystem::temp_directory_path() / ("kubeop-store-events-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream out(dir / "snapshot.jsonl");
+    out << R"({"kind":"KubeopSandboxSnapshot","version":1,"resourceVersion":"9"})" << "\n";
+    out << R"({"resource":"namespaces","object":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default","resourceVersion":"1"}}})"
+        << "\n";
+    out << R"({"resource":"events.events.k8s.io","object":{"apiVersion":"events.k8s.io/v1","kind":"Event",)"
+           R"("metadata":{"name":"old","namespace":"default","resourceVersion":"8"},"note":"from before"}})"
+        << "\n";
+  }
+  Status st = store_->loadFrom(dir.string());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  EXPECT_EQ(at(mustGet(kCoreEvents, "default", "old"), {"message"}), "from before");
+  EXPECT_EQ(at(mustGet(kEvents, "default", "old"), {"note"}), "from before");
 }
 
 }  // namespace

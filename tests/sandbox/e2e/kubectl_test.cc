@@ -205,6 +205,53 @@ TEST_F(KubectlTest, RejectsAnInvalidNameWithTheApiserversMessage) {
   EXPECT_NE(r.err.find("Invalid value: \"Bad_Name\""), std::string::npos) << r.err;
 }
 
+// core/v1 and events.k8s.io/v1 Event are one storage in two shapes (the apiserver's event
+// registry serves both groups): an Event created through either is listed, read and deleted
+// through the other.
+TEST_F(KubectlTest, AnEventCreatedThroughOneGroupIsServedThroughTheOther) {
+  ASSERT_EQ(createNamespace("ev-ns").exitCode, 0);
+  auto c = kubectl({"create", "-f", "-"},
+                   "apiVersion: v1\nkind: Event\nmetadata: {name: pulled, namespace: ev-ns}\n"
+                   "involvedObject: {kind: Pod, namespace: ev-ns, name: web, apiVersion: v1}\n"
+                   "reason: Pulled\nmessage: image pulled\ntype: Normal\nsource: {component: kubelet}\n"
+                   "reportingComponent: kubelet\ncount: 2\n");
+  ASSERT_EQ(c.exitCode, 0) << c.err;
+  auto all = kubectl({"get", "events.v1.events.k8s.io", "-A"});
+  ASSERT_EQ(all.exitCode, 0) << all.err;
+  EXPECT_NE(all.out.find("ev-ns"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("pulled"), std::string::npos) << all.out;
+  auto g = kubectl({"get", "events.v1.events.k8s.io", "pulled", "-n", "ev-ns", "-o", "json"});
+  ASSERT_EQ(g.exitCode, 0) << g.err;
+  auto d = json::parse(g.out);
+  ASSERT_TRUE(d.ok()) << g.out;
+  EXPECT_EQ(json::getString(*d, "apiVersion"), "events.k8s.io/v1");
+  EXPECT_EQ(json::getString(*d, "note"), "image pulled");
+  EXPECT_EQ(json::getString(*d, "reportingController"), "kubelet");
+  const json::Value* regarding = json::find(*d, "regarding");
+  ASSERT_TRUE(regarding) << g.out;
+  EXPECT_EQ(json::getString(*regarding, "name"), "web");
+  EXPECT_EQ(json::find(*d, "involvedObject"), nullptr) << g.out;
+
+  auto v1 = kubectl({"create", "-f", "-"},
+                    "apiVersion: events.k8s.io/v1\nkind: Event\nmetadata: {name: started, namespace: ev-ns}\n"
+                    "eventTime: \"2026-01-01T00:00:00.000000Z\"\nregarding: {kind: Pod, namespace: ev-ns, name: web}\n"
+                    "reason: Started\nnote: container started\ntype: Normal\naction: Start\n"
+                    "reportingController: kubelet\nreportingInstance: node-1\n");
+  ASSERT_EQ(v1.exitCode, 0) << v1.err;
+  auto names = kubectl({"get", "events", "-n", "ev-ns", "-o", "jsonpath={.items[*].metadata.name}"});
+  ASSERT_EQ(names.exitCode, 0) << names.err;
+  EXPECT_EQ(names.out, "pulled started");
+  auto message = kubectl({"get", "event", "started", "-n", "ev-ns", "-o", "jsonpath={.apiVersion} {.message} {.involvedObject.name}"});
+  ASSERT_EQ(message.exitCode, 0) << message.err;
+  EXPECT_EQ(message.out, "v1 container started web");
+
+  auto del = kubectl({"delete", "events.v1.events.k8s.io", "pulled", "-n", "ev-ns"});
+  ASSERT_EQ(del.exitCode, 0) << del.err;
+  auto gone = kubectl({"get", "event", "pulled", "-n", "ev-ns"});
+  EXPECT_NE(gone.exitCode, 0);
+  EXPECT_NE(gone.err.find("events \"pulled\" not found"), std::string::npos) << gone.err;
+}
+
 }  // namespace
 }  // namespace kubeop::test
 

@@ -13,11 +13,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "kubeop/core/json.h"
 #include "kubeop/core/status.h"
 
 namespace kubeop::sandbox {
@@ -50,6 +52,19 @@ struct SelectableField {
   std::string defaultValue;
 };
 
+// Rewrites one object between a served shape and its storage shape, in place: apiVersion, kind
+// and the fields that differ. Metadata passes through untouched.
+using ObjectConversion = void (*)(json::Value& object, json::Allocator& allocator);
+
+// Where a resource served from another resource's storage keeps its objects, and how they are
+// converted on the way in and out.
+struct StorageAlias {
+  std::string group;     // the storage resource's group ("" for core)
+  std::string resource;  // and plural
+  ObjectConversion toStorage = nullptr;
+  ObjectConversion fromStorage = nullptr;
+};
+
 struct ResourceType {
   std::string group;     // "" for the core group
   std::string version;   // "v1"
@@ -72,6 +87,12 @@ struct ResourceType {
   // resources).
   std::string initialStatus;
   bool custom = false;
+  // Served from another resource's storage through a conversion, as the apiserver serves
+  // events.k8s.io/v1 Event from the core Event registry: one set of objects, visible through
+  // both groups, each group in its own shape. The storage resource's semantics apply (name rule,
+  // generation, create-on-update, error wording); selectableFields are this resource's labels
+  // with paths into the storage shape (the field label conversion).
+  std::optional<StorageAlias> storage;
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "deployments.apps", or "configmaps" in the core group (schema.GroupResource.String()).

@@ -10,6 +10,9 @@
 //  - A bounded history of events serves watch replay, consistent continue tokens and
 //    resourceVersionMatch=Exact lists; older requests get 410 Expired like a compacted etcd.
 //  - Objects are kept as their serialized JSON plus the few parsed fields the store indexes.
+//  - A resource with a StorageAlias (events.k8s.io/v1 Event) reads and writes its storage
+//    resource's objects (core/v1 Event): requests, answers, lists and watch events are in the
+//    requested resource's shape, converted on the way in and out.
 //
 // Errors are Status values whose messages are the apiserver's; pass an ErrorDetails to receive
 // the HTTP code, the Kubernetes reason and the metav1.StatusDetails (causes for Invalid).
@@ -62,7 +65,8 @@ struct ErrorDetails {
 // The metav1.Status JSON for a failure (a Success status for an OK `status`).
 std::string statusObjectJson(const Status& status, const ErrorDetails& details);
 
-// A resource in the store: (group, plural). Versions share the objects, as in etcd.
+// A resource in the store: (group, plural). Versions share the objects, as in etcd; so does a
+// StorageAlias with its storage resource.
 struct GroupResource {
   std::string group;
   std::string resource;
