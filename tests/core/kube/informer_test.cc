@@ -238,6 +238,14 @@ class Recorder {
     return lines_;
   }
   size_t size() { return lines().size(); }
+  // The lines without namespaces and resourceVersions ("add a", "update a", "delete b").
+  std::vector<std::string> verbsAndNames() {
+    std::vector<std::string> out;
+    for (const auto& l : lines()) {
+      out.push_back(l.substr(0, l.find(' ')) + " " + l.substr(l.find('/') + 1, l.find('@') - l.find('/') - 1));
+    }
+    return out;
+  }
   bool waitFor(size_t n, std::chrono::milliseconds within = 5000ms) {
     return eventually([&] { return size() >= n; }, within);
   }
@@ -458,9 +466,11 @@ TEST(InformerTest, AnInformerThatNeverStartedStopsCleanly) {
 // ---------------------------------------------------------------------------------------------
 // Against `kubeop sandbox` over HTTPS
 
-class SandboxInformerTest : public ::testing::Test {
+// One sandbox per suite, started with Flags::args(); a fresh namespace for each test.
+template <typename Flags>
+class SandboxSuite : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { sandbox_ = Sandbox::start({"--watch-window", "10"}).release(); }
+  static void SetUpTestSuite() { sandbox_ = Sandbox::start(Flags::args()).release(); }
   static void TearDownTestSuite() {
     delete sandbox_;
     sandbox_ = nullptr;
@@ -471,12 +481,16 @@ class SandboxInformerTest : public ::testing::Test {
     ASSERT_NE(client_, nullptr);
     ns_ = makeNamespace(*client_, "inf");
   }
-  static Sandbox* sandbox_;
+  static inline Sandbox* sandbox_ = nullptr;
   std::shared_ptr<Client> client_;
   std::string ns_;
 };
 
-Sandbox* SandboxInformerTest::sandbox_ = nullptr;
+// A window of 10 events: resuming from an older resourceVersion is 410.
+struct SmallWindow {
+  static std::vector<std::string> args() { return {"--watch-window", "10"}; }
+};
+using SandboxInformerTest = SandboxSuite<SmallWindow>;
 
 TEST_F(SandboxInformerTest, SyncsThenFollowsAddsUpdatesAndDeletes) {
   ASSERT_TRUE(client_->create(configMap(ns_, "before", {{"a", "1"}})).ok());
@@ -492,18 +506,10 @@ TEST_F(SandboxInformerTest, SyncsThenFollowsAddsUpdatesAndDeletes) {
   ASSERT_TRUE(client_->create(configMap(ns_, "new", {{"a", "1"}})).ok());
   ASSERT_TRUE(client_->patch("v1", "ConfigMap", ns_, "new", PatchType::kMerge, R"({"data":{"a":"2"}})").ok());
   ASSERT_TRUE(client_->remove("v1", "ConfigMap", ns_, "before").ok());
-  // "verb name" of each delivered event, without namespaces and versions.
-  auto seen = [&] {
-    std::vector<std::string> out;
-    for (const auto& l : rec.lines()) {
-      out.push_back(l.substr(0, l.find(' ')) + " " + l.substr(l.find('/') + 1, l.find('@') - l.find('/') - 1));
-    }
-    return out;
-  };
   // The cache changes first, then handlers hear about it: wait for the handler.
-  ASSERT_TRUE(eventually([&] { return seen().size() >= 4; }));
+  ASSERT_TRUE(rec.waitFor(4, 10s));
   EXPECT_EQ(inf.cache().get(ns_, "before"), nullptr);
-  EXPECT_THAT(seen(), ElementsAre("add before", "add new", "update new", "delete before"));
+  EXPECT_THAT(rec.verbsAndNames(), ElementsAre("add before", "add new", "update new", "delete before"));
   EXPECT_EQ(testing::dataOf(*inf.cache().get(ns_, "new"), "a"), "2");
 }
 
@@ -628,6 +634,94 @@ TEST_F(SandboxInformerTest, TheFactorySharesOneInformerPerResourceAndSelector) {
   EXPECT_THAT(filtered.lines()[0], ::testing::StartsWith("add " + ns_ + "/web@"));
   EXPECT_EQ(a->stats().lists, 1u);  // one list+watch serves both handlers
   factory.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bookmarks end to end, against `kubeop sandbox --bookmark-interval 200ms` (the watch cache
+// sends them about once a minute to watches that asked with allowWatchBookmarks=true; each
+// carries only kind, apiVersion and metadata.resourceVersion: the newest one, whatever resource
+// was written). A window of 10 events makes a resume from a stale resourceVersion 410.
+
+struct FrequentBookmarks {
+  static std::vector<std::string> args() { return {"--bookmark-interval", "200ms", "--watch-window", "10"}; }
+};
+
+class SandboxBookmarkTest : public SandboxSuite<FrequentBookmarks> {
+ protected:
+  // Writes `n` Secrets (another resource than the informer's) and returns the last one's
+  // resourceVersion.
+  uint64_t churnSecrets(std::string_view ns, int n) {
+    uint64_t last = 0;
+    for (int i = 0; i < n; ++i) {
+      Object s;
+      s.setApiVersion("v1");
+      s.setKind("Secret");
+      s.setNamespace(ns);
+      s.setName("s" + std::to_string(++secrets_));
+      auto r = client_->create(s);
+      EXPECT_TRUE(r.ok()) << r.status().toString();
+      if (r.ok()) last = rvNumber(r->resourceVersion());
+    }
+    return last;
+  }
+  static uint64_t rvNumber(std::string_view rv) {
+    uint64_t n = 0;
+    for (char c : rv) {
+      if (c < '0' || c > '9') return 0;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return n;
+  }
+  int secrets_ = 0;
+};
+
+TEST_F(SandboxBookmarkTest, AQuietInformerFollowsTheNewestVersionResumesFromItAndRelistsOnExpiryExactlyOnce) {
+  ASSERT_TRUE(client_->create(configMap(ns_, "a", {{"v", "1"}})).ok());
+  ASSERT_TRUE(client_->create(configMap(ns_, "b")).ok());
+  Recorder rec;
+  Informer inf(makeListerWatcher(client_, "v1", "ConfigMap", ns_), quickOptions());
+  inf.addEventHandler(rec.handlers());
+  inf.start();
+  ASSERT_TRUE(inf.waitForSync(10s));
+  uint64_t listed = rvNumber(inf.lastSyncResourceVersion());
+  ASSERT_GT(listed, 0u);
+
+  // Nothing the informer watches changes, yet bookmarks bring it to the newest resourceVersion,
+  // past more events than the server keeps.
+  std::string other = makeNamespace(*client_, "bm-other");
+  uint64_t newest = churnSecrets(other, 15);
+  ASSERT_GT(newest, listed + 10);
+  ASSERT_TRUE(eventually([&] { return rvNumber(inf.lastSyncResourceVersion()) >= newest; }))
+      << "lastSyncResourceVersion stayed at " << inf.lastSyncResourceVersion() << ", newest is " << newest;
+  EXPECT_EQ(inf.stats().lists, 1u);
+  EXPECT_EQ(inf.stats().watches, 1u);
+
+  // A dropped watch resumes from the bookmark's resourceVersion: still inside the window, so no
+  // 410 and no relist (from the list's version it would be both).
+  ASSERT_TRUE(client_->requestRaw("POST", "/sandbox/faults/drop-watches", "{}").ok());
+  ASSERT_TRUE(eventually([&] { return inf.stats().watches >= 2; }));
+  ASSERT_TRUE(client_->create(configMap(ns_, "c")).ok());
+  ASSERT_TRUE(eventually([&] { return inf.cache().get(ns_, "c") != nullptr; }));
+  EXPECT_EQ(inf.stats().lists, 1u);
+  EXPECT_EQ(inf.stats().expired, 0u);
+
+  // An expired watch relists; the relist finds nothing new, so nothing is delivered again, and
+  // the changes after it arrive once each.
+  ASSERT_TRUE(client_->requestRaw("POST", "/sandbox/faults/expire-watches", "{}").ok());
+  ASSERT_TRUE(eventually([&] { return inf.stats().expired >= 1 && inf.stats().lists >= 2; }));
+  ASSERT_TRUE(client_->patch("v1", "ConfigMap", ns_, "a", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
+  ASSERT_TRUE(client_->remove("v1", "ConfigMap", ns_, "b").ok());
+  ASSERT_TRUE(rec.waitFor(5, 10s));
+  // Bookmarks keep coming after the relist too.
+  uint64_t later = churnSecrets(other, 3);
+  ASSERT_TRUE(eventually([&] { return rvNumber(inf.lastSyncResourceVersion()) >= later; }));
+  EXPECT_THAT(rec.verbsAndNames(), ElementsAre("add a", "add b", "add c", "update a", "delete b"));
+  EXPECT_EQ(inf.stats().eventsDelivered, 5u);
+  EXPECT_EQ(inf.stats().expired, 1u);
+  EXPECT_EQ(inf.stats().lists, 2u);
+  EXPECT_EQ(inf.stats().watchErrors, 0u);
+  EXPECT_EQ(inf.cache().keys(), (std::vector<std::string>{ns_ + "/a", ns_ + "/c"}));
+  EXPECT_EQ(testing::dataOf(*inf.cache().get(ns_, "a"), "v"), "2");
 }
 
 }  // namespace
