@@ -24,12 +24,27 @@ Object::Object(json::Document doc) : doc_(std::move(doc)) {
 Object::Object(const Object& other) { doc_.CopyFrom(other.doc_, doc_.GetAllocator()); }
 
 Object& Object::operator=(const Object& other) {
-  if (this != &other) {
-    json::Document d;
-    d.CopyFrom(other.doc_, d.GetAllocator());
-    doc_.Swap(d);
-  }
+  if (this != &other) *this = Object(other);
   return *this;
+}
+
+Object& Object::operator=(Object&& other) noexcept {
+  // The document first: it may live in pool_, which must outlive it.
+  doc_ = std::move(other.doc_);
+  pool_ = std::move(other.pool_);
+  return *this;
+}
+
+Object Object::compacted(const Object& src) {
+  Object out;
+  // What the source's pool holds is what the copy needs (its strings and values), plus slack for
+  // the few members a reader may add.
+  size_t need = const_cast<json::Document&>(src.doc_).GetAllocator().Size() + 256;
+  out.pool_ = std::make_unique<json::Allocator>(need);
+  json::Document d(out.pool_.get());
+  d.CopyFrom(src.doc_, *out.pool_);
+  out.doc_ = std::move(d);
+  return out;
 }
 
 StatusOr<Object> Object::fromJson(std::string_view text) {

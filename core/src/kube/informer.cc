@@ -311,10 +311,16 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
         static_cast<int64_t>(d * std::uniform_real_distribution<double>(0.5, 1.0)(rng)));
   }
 
+  // What the cache keeps of an object: transformed, then compacted.
+  ObjectPtr prepare(Object& o) {
+    if (opts.transform) opts.transform(o);
+    return std::make_shared<const Object>(Object::compacted(o));
+  }
+
   void applyList(ObjectList& list) {
     std::vector<ObjectPtr> objects;
     objects.reserve(list.items.size());
-    for (auto& o : list.items) objects.push_back(std::make_shared<const Object>(std::move(o)));
+    for (auto& o : list.items) objects.push_back(prepare(o));
     std::lock_guard lk(mu);
     auto old = cache.replace(objects);
     for (const auto& obj : objects) {
@@ -344,7 +350,7 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
       if (!rv.empty()) lastRv = rv;
       return Status::ok();
     }
-    auto obj = std::make_shared<const Object>(std::move(ev.object));
+    auto obj = prepare(ev.object);
     std::lock_guard lk(mu);
     if (ev.type == WatchEventType::kDeleted) {
       ObjectPtr old = cache.erase(objectKey(*obj));

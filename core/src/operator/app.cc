@@ -147,14 +147,18 @@ Status saveHistory(Env& env, const Object& app, const std::vector<HistoryEntry>&
   cm.setLabel(kLabelApp, app.name());
   cm.setLabel(kLabelManagedBy, kManagedBy);
   cm.addOwnerReference(controllerRef(app));
-  kube::ObjectPtr cur = env.ownedObject("v1", "ConfigMap", app.namespace_(), cm.name());
+  // The kept revisions' manifests (the cache drops ConfigMap data, so read them); the first
+  // revision has none to keep.
   std::optional<Object> fetched;
-  // Kept revisions exist only if an earlier revision was delivered; the first one needs no read.
-  if (!cur && history.size() > 1) {
+  if (history.size() > 1) {
     auto g = env.client->get("v1", "ConfigMap", app.namespace_(), cm.name());
-    if (g.ok()) fetched = std::move(g).value();
+    if (g.ok()) {
+      fetched = std::move(g).value();
+    } else if (g.status().code() != StatusCode::kNotFound) {
+      return g.status();
+    }
   }
-  const Object* old = cur ? cur.get() : (fetched ? &*fetched : nullptr);
+  const Object* old = fetched ? &*fetched : nullptr;
   const json::Value* oldData = old ? json::find(old->root(), "data") : nullptr;
   auto& a = cm.allocator();
   json::Value data(rapidjson::kObjectType);

@@ -214,41 +214,52 @@ std::string describeRef(std::string_view kind, std::string_view ns, std::string_
   return s;
 }
 
-namespace {
-bool equalExceptStatus(const json::Value& a, const json::Value& b) {
-  static const std::set<std::string_view> kSkipMeta = {"resourceVersion", "managedFields", "generation"};
-  if (!a.IsObject() || !b.IsObject()) return a == b;
-  auto count = [](const json::Value& o) {
-    size_t n = 0;
-    for (auto it = o.MemberBegin(); it != o.MemberEnd(); ++it) n += json::view(it->name) != "status";
-    return n;
-  };
-  if (count(a) != count(b)) return false;
-  for (auto it = a.MemberBegin(); it != a.MemberEnd(); ++it) {
+std::string contentDigest(const Object& o) {
+  if (const json::Value* d = json::find(o.root(), kContentDigestMember); d && d->IsString()) {
+    return std::string(json::view(*d));
+  }
+  // A shallow view without the members that change without anyone changing the object's ask.
+  json::Document view(rapidjson::kObjectType);
+  auto& a = view.GetAllocator();
+  for (auto it = o.root().MemberBegin(); it != o.root().MemberEnd(); ++it) {
     std::string_view k = json::view(it->name);
-    if (k == "status") continue;
-    const json::Value* other = json::find(b, k);
-    if (!other) return false;
-    if (k != "metadata" || !it->value.IsObject() || !other->IsObject()) {
-      if (it->value != *other) return false;
+    if (k == "status" || k == kContentDigestMember) continue;
+    if (k != "metadata" || !it->value.IsObject()) {
+      view.AddMember(json::Value(it->name, a), json::Value(it->value, a), a);
       continue;
     }
-    size_t na = 0, nb = 0;
+    json::Value md(rapidjson::kObjectType);
     for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
-      if (kSkipMeta.count(json::view(m->name))) continue;
-      ++na;
-      const json::Value* om = json::find(*other, json::view(m->name));
-      if (!om || *om != m->value) return false;
+      std::string_view mk = json::view(m->name);
+      if (mk == "resourceVersion" || mk == "managedFields" || mk == "generation") continue;
+      md.AddMember(json::Value(m->name, a), json::Value(m->value, a), a);
     }
-    for (auto m = other->MemberBegin(); m != other->MemberEnd(); ++m) nb += !kSkipMeta.count(json::view(m->name));
-    if (na != nb) return false;
+    view.AddMember("metadata", md, a);
   }
-  return true;
+  return digest::sha256Hex(json::write(view)).substr(0, 32);
 }
-}  // namespace
 
-bool changedOutsideStatus(const Object& before, const Object& after) {
-  return !equalExceptStatus(before.root(), after.root());
+void compactForCache(Object& o) {
+  std::string kind(o.kind());
+  bool owned = o.label(kLabelManagedBy) == std::string(kManagedBy) && kind != "Namespace";
+  if (owned) {
+    // Drift detection compares digests; the content itself is not needed for these kinds.
+    json::setString(o.root(), kContentDigestMember, contentDigest(o), o.allocator());
+    if (kind == "ConfigMap" || kind == "Secret") {
+      json::removeMember(o.root(), "data");
+      json::removeMember(o.root(), "binaryData");
+      json::removeMember(o.root(), "stringData");
+    }
+  }
+  // managedFields: upToDate() reads who wrote (manager, operation, subresource), never what.
+  json::Value& md = o.mutableMetadata();
+  if (json::Value* mf = json::find(md, "managedFields"); mf && mf->IsArray()) {
+    for (auto& e : mf->GetArray()) {
+      if (!e.IsObject()) continue;
+      json::removeMember(e, "fieldsV1");
+      json::removeMember(e, "time");
+    }
+  }
 }
 
 std::string stampDigest(Object& desired) {
@@ -260,7 +271,7 @@ std::string stampDigest(Object& desired) {
 bool isDrift(const Object* before, const Object& after, std::string_view digest) {
   if (!before) return false;
   auto last = before->annotation(kAppliedDigestAnnotation);
-  return last && *last == digest && changedOutsideStatus(*before, after);
+  return last && *last == digest && contentDigest(*before) != contentDigest(after);
 }
 
 bool upToDate(const Object* live, std::string_view digest) {

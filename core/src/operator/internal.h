@@ -76,7 +76,7 @@ std::string describeRef(std::string_view kind, std::string_view ns, std::string_
 // live object, someone else changed it in between: that is drift, and the apply undid it. The
 // rule needs no knowledge of the owner's (possibly stale) status.
 inline constexpr std::string_view kAppliedDigestAnnotation = "app.kubeop.io/applied-digest";
-// Stamps `desired` with the digest of its content (before the stamp) and returns it.
+// Stamps `desired` with the digest of what kubeop applies (before the stamp) and returns it.
 std::string stampDigest(Object& desired);
 // Whether applying `desired` (stamped with `digest`) over `before` with result `after` undid a
 // change made by someone else.
@@ -97,9 +97,14 @@ StatusOr<OwnedApply> applyOwned(kube::Client& client, const Object& desired, kub
 // the pass skips the request; a stale cache only delays the apply to the next event's pass.
 bool upToDate(const Object* live, std::string_view digest);
 
-// Whether `after` differs from `before` anywhere but status, resourceVersion, managedFields and
-// generation: a write that changed what the object asks for (drift when kubeop undid it).
-bool changedOutsideStatus(const Object& before, const Object& after);
+// The digest of what an object asks for: everything but status, resourceVersion, managedFields
+// and generation. Cached objects carry it precomputed (member kContentDigestMember), so that the
+// cache can drop their content.
+inline constexpr std::string_view kContentDigestMember = "kubeopContentDigest";
+std::string contentDigest(const Object& o);
+// The informers' transform: kubeop-managed objects keep their digest (ConfigMap and Secret data
+// dropped), managedFields keep who wrote but not what.
+void compactForCache(Object& o);
 
 // The kubeop code of a plugin failure decides retry: KUBEOP_RETRY → Unavailable (retryable);
 // invalid input/config → terminal.

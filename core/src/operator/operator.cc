@@ -196,6 +196,7 @@ StatusOr<std::unique_ptr<Operator>> Operator::create(OperatorOptions options) {
   kube::InformerOptions io;
   io.resyncPeriod = std::chrono::milliseconds(0);  // the controllers resync by key
   io.minWatchTimeout = o.minWatchTimeout;
+  io.transform = detail::compactForCache;
   impl->factory = std::make_unique<kube::InformerFactory>(impl->client, io);
   env.tenants = impl->factory->informerFor(kApiVersion, "Tenant");
   env.projects = impl->factory->informerFor(kApiVersion, "Project");

@@ -133,6 +133,11 @@ struct InformerOptions {
   // After a failed list or watch: base·2^n up to max, with jitter; reset by a successful list.
   std::chrono::milliseconds backoffBase{800};
   std::chrono::milliseconds backoffMax{30000};
+  // Applied to every listed or watched object before it is cached and handed to handlers
+  // (client-go's TransformFunc): drop what no reader needs (managedFields, large data) to keep
+  // the cache small. Must be cheap and must not throw. Cached objects are also stored compacted
+  // (Object::compacted), transform or not.
+  std::function<void(Object&)> transform{};
 };
 
 // Keeps a Cache of one resource in sync and tells handlers about changes.
