@@ -493,8 +493,14 @@ ReconcileResult fail(Env& env, const ReconcileContext& ctx, const AppView& v, co
   o.degradedMessage = f.degraded ? f.message : "";
   const Condition* before = findCondition(v.conds, "Ready");
   if (!before || before->reason != f.reason || before->message != f.message) {
-    ctx.warn("app not ready", log::Field("reason", f.reason), log::Field("message", f.message));
-    if (env.event) env.event(v.app, true, f.reason, f.message);
+    // A waiting pass (a pre hook running, a transient error being retried) is news, not a warning.
+    bool waiting = !f.degraded && f.next.error.isOk();
+    if (waiting) {
+      ctx.info("app waiting", log::Field("reason", f.reason), log::Field("message", f.message));
+    } else {
+      ctx.warn("app not ready", log::Field("reason", f.reason), log::Field("message", f.message));
+    }
+    if (env.event) env.event(v.app, !waiting, f.reason, f.message);
   }
   json::Document st = appStatus(v, v.conds, o, v.statusRevision, v.inventory, readHistory(v.app));
   auto w = writeStatus(*env.client, v.app, st);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -355,6 +356,20 @@ spec:
   EXPECT_TRUE(eventually([&] { return data(*get("v1", "ConfigMap", ns, "settings"), "greeting") == "bonjour"; }));
   EXPECT_GT(operator_->stats().driftCorrections, before);
   EXPECT_NE(metrics_->serialize().find("kubeop_drift_corrections_total"), std::string::npos);
+
+  // Events tell the story (kubectl get events): the apply, the prune, the drift.
+  EXPECT_TRUE(eventually([&] {
+    auto evs = client().list("v1", "Event", ns);
+    if (!evs.ok()) return false;
+    std::set<std::string> reasons;
+    for (const auto& e : evs->items) {
+      const json::Value* io = json::find(e.root(), "involvedObject");
+      if (io && json::getString(*io, "kind") == "App" && json::getString(*io, "name") == "shop") {
+        reasons.insert(std::string(json::getString(e.root(), "reason")));
+      }
+    }
+    return reasons.count("Applied") && reasons.count("Pruned") && reasons.count("DriftCorrected");
+  })) << "Events Applied, Pruned and DriftCorrected on the App";
 
   // Delete: the finalizer removes what the App delivered, then lets the App go.
   ASSERT_TRUE(client().remove(kApiVersion, "App", ns, "shop").ok());
