@@ -560,6 +560,16 @@ ReconcileResult reconcileApp(Env& env, const ReconcileContext& ctx, const reconc
     if (const json::Value* g = json::find(*st, "observedGeneration"); g && g->IsInt64()) v.observedGeneration = g->GetInt64();
   }
 
+  // Apps live in project namespaces: the tenant's guardrails and labels come from there. The
+  // namespace becoming a project's (labels added) enqueues the App again.
+  if (v.tenant.empty()) {
+    return fail(env, ctx, v,
+                Failure{"NamespaceNotInProject",
+                        "namespace " + v.ns + " does not belong to a kubeop Project (no label " +
+                            std::string(kLabelTenant) + "); create the Project, or move the App into its namespace",
+                        false, ReconcileResult()});
+  }
+
   // Terminal until the App changes (no retry storm on a bad spec).
   if (const Condition* ready = findCondition(v.conds, "Ready");
       ready && ready->status == "False" && kTerminalReasons.count(ready->reason) &&

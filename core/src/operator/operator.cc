@@ -110,6 +110,14 @@ struct Operator::Impl {
     }
   }
 
+  void enqueueAppsIn(std::string_view ns) {
+    auto apps = env.apps->cache().byIndex(kube::kNamespaceIndex, ns);
+    std::vector<kube::ObjectPtr> all = apps.ok() ? std::move(apps).value() : env.apps->cache().list();
+    for (const auto& a : all) {
+      if (a->namespace_() == ns) appCtl->enqueue(appKey(a->namespace_(), a->name()));
+    }
+  }
+
   std::vector<reconcile::Key> keysOf(const kube::Informer& inf, int kind) {
     std::vector<reconcile::Key> out;
     for (const auto& obj : inf.cache().list()) {
@@ -145,9 +153,16 @@ struct Operator::Impl {
                                  if (specOrMetaChanged(a, b)) appCtl->enqueue(appKey(b.namespace_(), b.name()));
                                },
                                [this](const Object& o) { appCtl->enqueue(appKey(o.namespace_(), o.name())); }});
-    // A project's namespace changed or vanished: the project restores it.
+    // A project's namespace changed or vanished: the project restores it. A namespace that
+    // became a project's (its tenant/project labels changed): the Apps waiting in it go ahead.
     env.namespaces->addEventHandler({{},
-                                     [this](const Object&, const Object& b) { ownerChanged(b); },
+                                     [this](const Object& a, const Object& b) {
+                                       ownerChanged(b);
+                                       if (a.label(kLabelTenant) != b.label(kLabelTenant) ||
+                                           a.label(kLabelProject) != b.label(kLabelProject)) {
+                                         enqueueAppsIn(b.name());
+                                       }
+                                     },
                                      [this](const Object& o) { ownerChanged(o); }});
     for (auto& [gvk, inf] : env.owned) {
       inf->addEventHandler({{},

@@ -377,6 +377,25 @@ spec:
   EXPECT_TRUE(eventually([&] { return !get("v1", "ConfigMap", ns, "settings") && !get("v1", "Service", ns, "web"); }));
 }
 
+// An App belongs to a project: in a namespace no Project owns it waits (nothing delivered) and
+// goes ahead when the namespace becomes a project's — with the tenant's labels from the start.
+TEST_F(OperatorTest, AppWaitsUntilItsNamespaceBelongsToAProject) {
+  std::string ns = unique("loose");
+  create("apiVersion: v1\nkind: Namespace\nmetadata: {name: " + ns + "}\n");
+  create(rawApp(ns, "early", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: early}\n"));
+  auto app = waitCondition(kApiVersion, "App", ns, "early", "Ready", "False", "NamespaceNotInProject");
+  ASSERT_TRUE(app);
+  EXPECT_NE(std::get<2>(condition(*app, "Ready")).find(ns), std::string::npos);
+  EXPECT_FALSE(get("v1", "ConfigMap", ns, "early"));
+  mergePatch("v1", "Namespace", "", ns, R"({"metadata":{"labels":{"app.kubeop.io/tenant":"t","app.kubeop.io/project":"p"}}})");
+  ASSERT_TRUE(waitCondition(kApiVersion, "App", ns, "early", "Ready", "True"));
+  auto cm = get("v1", "ConfigMap", ns, "early");
+  ASSERT_TRUE(cm);
+  EXPECT_EQ(cm->label("app.kubeop.io/tenant").value_or(""), "t");
+  auto a = get(kApiVersion, "App", ns, "early");
+  EXPECT_EQ(json::find(*a->status(), "history")->Size(), 1u) << "one revision, not one per context";
+}
+
 // `kubectl scale` on a delivered Deployment is undone (the App's manifest sets replicas).
 TEST_F(OperatorTest, ScaledDeploymentIsRestored) {
   std::string ns = tenantAndProject(unique("scale"), "web");
