@@ -49,9 +49,20 @@ using CellFn = std::function<std::string(const json::Value&)>;
 struct Builtin {
   std::vector<Column> columns;
   std::vector<CellFn> cells;
+  // The columns are the whole row (no leading Name, no trailing Age): Events, whose first column
+  // is Last Seen.
+  bool wholeRow = false;
 };
 
-Builtin builtinFor(const ResourceType& t) {
+// The first of `keys` present in `o` (Events carry core/v1 or events.k8s.io/v1 field names).
+const json::Value* firstOf(const json::Value& o, std::initializer_list<std::initializer_list<std::string_view>> paths) {
+  for (const auto& p : paths) {
+    if (const json::Value* v = json::findPath(o, p); v && !v->IsNull()) return v;
+  }
+  return nullptr;
+}
+
+Builtin builtinFor(const ResourceType& t, std::chrono::system_clock::time_point now) {
   Builtin b;
   auto add = [&](std::string name, std::string type, CellFn fn, int priority = 0) {
     b.columns.push_back({std::move(name), std::move(type), "", "", priority});
@@ -115,6 +126,41 @@ Builtin builtinFor(const ResourceType& t) {
       }
       return out.empty() ? std::string("<none>") : out;
     });
+  } else if (t.kind == "Event" && (t.group.empty() || t.group == "events.k8s.io")) {
+    // printers.go eventColumnDefinitions / printEvent.
+    b.wholeRow = true;
+    auto since = [now](const json::Value* ts) { return ts ? ageOf(*ts, now) : std::string("<unknown>"); };
+    add("Last Seen", "string", [since](const json::Value& o) {
+      return since(firstOf(o, {{"series", "lastObservedTime"}, {"lastTimestamp"}, {"deprecatedLastTimestamp"},
+                               {"eventTime"}, {"metadata", "creationTimestamp"}}));
+    });
+    add("Type", "string", [](const json::Value& o) { return str(json::find(o, "type")); });
+    add("Reason", "string", [](const json::Value& o) { return str(json::find(o, "reason")); });
+    add("Object", "string", [](const json::Value& o) {
+      const json::Value* io = firstOf(o, {{"involvedObject"}, {"regarding"}});
+      if (!io || !io->IsObject()) return std::string();
+      std::string kind(json::getString(*io, "kind"));
+      for (auto& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return kind + "/" + std::string(json::getString(*io, "name"));
+    });
+    add("Subobject", "string", [](const json::Value& o) {
+      return str(firstOf(o, {{"involvedObject", "fieldPath"}, {"regarding", "fieldPath"}}));
+    }, 1);
+    add("Source", "string", [](const json::Value& o) {
+      std::string c = str(firstOf(o, {{"source", "component"}, {"deprecatedSource", "component"}, {"reportingController"}}));
+      std::string h = str(firstOf(o, {{"source", "host"}, {"deprecatedSource", "host"}}));
+      return h.empty() ? c : c + ", " + h;
+    }, 1);
+    add("Message", "string", [](const json::Value& o) { return str(firstOf(o, {{"message"}, {"note"}})); });
+    add("First Seen", "string", [since](const json::Value& o) {
+      return since(firstOf(o, {{"firstTimestamp"}, {"deprecatedFirstTimestamp"}, {"eventTime"},
+                               {"metadata", "creationTimestamp"}}));
+    }, 1);
+    add("Count", "string", [](const json::Value& o) {
+      const json::Value* c = firstOf(o, {{"series", "count"}, {"count"}, {"deprecatedCount"}});
+      return c ? str(c) : std::string("1");
+    }, 1);
+    add("Name", "string", [](const json::Value& o) { return str(json::findPath(o, {"metadata", "name"})); }, 1);
   } else if (t.group == "batch" && t.kind == "Job") {
     add("Status", "string", [](const json::Value& o) {
       return num(json::findPath(o, {"status", "succeeded"})) > 0 ? std::string("Complete")
@@ -152,8 +198,8 @@ std::string render(const ResourceType& type, const std::vector<const json::Value
                    const std::string& continueToken) {
   rapidjson::StringBuffer sb;
   Writer w(sb);
-  Builtin b = columns.empty() ? builtinFor(type) : Builtin{};
-  bool customAge = false;
+  Builtin b = columns.empty() ? builtinFor(type, now) : Builtin{};
+  bool customAge = b.wholeRow;
   for (const auto& c : columns) customAge |= c.name == "Age";
   w.StartObject();
   w.Key("kind");
@@ -173,7 +219,7 @@ std::string render(const ResourceType& type, const std::vector<const json::Value
   w.EndObject();
   w.Key("columnDefinitions");
   w.StartArray();
-  writeColumn(w, {"Name", "string", "name", "Name must be unique within a namespace.", 0});
+  if (!b.wholeRow) writeColumn(w, {"Name", "string", "name", "Name must be unique within a namespace.", 0});
   for (const auto& c : b.columns) writeColumn(w, c);
   for (const auto& c : columns) writeColumn(w, {c.name, c.type, c.format, c.description, c.priority});
   if (!customAge) writeColumn(w, {"Age", "string", "", "CreationTimestamp is the time the object was created.", 0});
@@ -186,7 +232,7 @@ std::string render(const ResourceType& type, const std::vector<const json::Value
     w.Key("cells");
     w.StartArray();
     std::string name = meta ? std::string(json::getString(*meta, "name")) : "";
-    w.String(name.c_str());
+    if (!b.wholeRow) w.String(name.c_str());
     for (const auto& fn : b.cells) w.String(fn(*o).c_str());
     for (const auto& c : columns) {
       json::Document cell;

@@ -219,7 +219,18 @@ TEST_F(KubectlTest, AnEventCreatedThroughOneGroupIsServedThroughTheOther) {
   auto all = kubectl({"get", "events.v1.events.k8s.io", "-A"});
   ASSERT_EQ(all.exitCode, 0) << all.err;
   EXPECT_NE(all.out.find("ev-ns"), std::string::npos) << all.out;
-  EXPECT_NE(all.out.find("pulled"), std::string::npos) << all.out;
+  // kubectl's event columns (printers.go): the name is a wide column, the object and message are not.
+  EXPECT_NE(all.out.find("LAST SEEN"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("pod/web"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("image pulled"), std::string::npos) << all.out;
+  auto wide = kubectl({"get", "events", "-n", "ev-ns", "-o", "wide"});
+  ASSERT_EQ(wide.exitCode, 0) << wide.err;
+  for (const char* col : {"LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT",
+                          "NAME"}) {
+    EXPECT_NE(wide.out.find(col), std::string::npos) << col << " in:\n" << wide.out;
+  }
+  EXPECT_NE(wide.out.find("pulled"), std::string::npos) << wide.out;
+  EXPECT_NE(wide.out.find("kubelet"), std::string::npos) << wide.out;
   auto g = kubectl({"get", "events.v1.events.k8s.io", "pulled", "-n", "ev-ns", "-o", "json"});
   ASSERT_EQ(g.exitCode, 0) << g.err;
   auto d = json::parse(g.out);
