@@ -155,7 +155,9 @@ struct Operator::Impl {
                                [this](const Object& o) { appCtl->enqueue(appKey(o.namespace_(), o.name())); }});
     // A project's namespace changed or vanished: the project restores it. A namespace that
     // became a project's (its tenant/project labels changed): the Apps waiting in it go ahead.
-    env.namespaces->addEventHandler({{},
+    env.namespaces->addEventHandler({[this](const Object& o) {
+                                       if (o.label(kLabelTenant)) enqueueAppsIn(o.name());
+                                     },
                                      [this](const Object& a, const Object& b) {
                                        ownerChanged(b);
                                        if (a.label(kLabelTenant) != b.label(kLabelTenant) ||
