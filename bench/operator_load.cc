@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -144,9 +145,21 @@ int main(int argc, char** argv) {
   if (!client.ok()) return 1;
   kube::Client& c = **client;
 
-  kubeop::test::Child op({bin, "operator", "--kubeconfig", kubeconfig, "--plugin-path", kubeop::test::pluginDir(),
-                          "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
-                          "--resync-period", std::to_string(resyncSeconds) + "s"});
+  // KUBEOP_BENCH_OPERATOR_WRAP="/usr/bin/heaptrack -o /tmp/op" runs the operator under a profiler
+  // (then the RSS printed is the wrapper's, not the operator's).
+  std::vector<std::string> opArgs;
+  if (const char* wrap = std::getenv("KUBEOP_BENCH_OPERATOR_WRAP"); wrap && *wrap) {
+    std::istringstream words(wrap);
+    for (std::string w; words >> w;) opArgs.push_back(w);
+  }
+  for (std::string a : {bin, std::string("operator"), std::string("--kubeconfig"), kubeconfig,
+                        std::string("--plugin-path"), kubeop::test::pluginDir(), std::string("--metrics-bind-address"),
+                        std::string("127.0.0.1:0"), std::string("--health-probe-bind-address"),
+                        std::string("127.0.0.1:0"), std::string("--resync-period"),
+                        std::to_string(resyncSeconds) + "s"}) {
+    opArgs.push_back(std::move(a));
+  }
+  kubeop::test::Child op(opArgs);
   std::string banner = op.readUntil("ready:", 60s);
   if (banner.find("ready:") == std::string::npos) {
     std::fprintf(stderr, "the operator did not start\n");

@@ -35,11 +35,36 @@ Object& Object::operator=(Object&& other) noexcept {
   return *this;
 }
 
+namespace {
+
+constexpr size_t alignUp(size_t n) { return RAPIDJSON_ALIGN(n); }
+
+// The bytes a MemoryPoolAllocator hands out when `v` is deep-copied into it: member and element
+// arrays sized exactly, and every string longer than a short string (which lives inside its
+// Value). Not the source pool's Size(): that still counts whatever a transform removed.
+size_t copyFootprint(const json::Value& v) {
+  size_t n = 0;
+  if (v.IsObject()) {
+    if (v.MemberCount() > 0) n += alignUp(v.MemberCount() * sizeof(json::Value::Member));
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      n += copyFootprint(it->name) + copyFootprint(it->value);
+    }
+  } else if (v.IsArray()) {
+    if (v.Size() > 0) n += alignUp(v.Size() * sizeof(json::Value));
+    for (const auto& e : v.GetArray()) n += copyFootprint(e);
+  } else if (v.IsString()) {
+    constexpr size_t kShortMax = sizeof(json::Value) - sizeof(uint16_t) - 1;  // rapidjson's ShortString
+    if (v.GetStringLength() > kShortMax) n += alignUp(v.GetStringLength() + 1);
+  }
+  return n;
+}
+
+}  // namespace
+
 Object Object::compacted(const Object& src) {
   Object out;
-  // What the source's pool holds is what the copy needs (its strings and values), plus slack for
-  // the few members a reader may add.
-  size_t need = const_cast<json::Document&>(src.doc_).GetAllocator().Size() + 256;
+  // Exactly what the copy needs, plus slack for the few members a reader may add.
+  size_t need = copyFootprint(src.doc_) + 64;
   out.pool_ = std::make_unique<json::Allocator>(need);
   json::Document d(out.pool_.get());
   d.CopyFrom(src.doc_, *out.pool_);

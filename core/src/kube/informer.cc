@@ -24,6 +24,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "kubeop/log/log.h"
 
@@ -37,20 +38,18 @@ struct Cache::Index {
   std::map<std::string, std::set<std::string>, std::less<>> values;  // value → keys
 };
 
-namespace {
-
-std::vector<std::string> namespaceIndexFn(const Object& o) {
+std::vector<std::string> namespaceIndexFunc(const Object& o) {
   if (o.namespace_().empty()) return {};
   return {std::string(o.namespace_())};
 }
 
-std::vector<std::string> labelIndexFn(const Object& o) {
+std::vector<std::string> labelIndexFunc(const Object& o) {
   std::vector<std::string> out;
   for (const auto& [k, v] : o.labels()) out.push_back(k + "=" + v);
   return out;
 }
 
-std::vector<std::string> ownerIndexFn(const Object& o) {
+std::vector<std::string> ownerIndexFunc(const Object& o) {
   std::vector<std::string> out;
   for (const auto& r : o.ownerReferences()) {
     if (!r.uid.empty()) out.push_back(r.uid);
@@ -58,12 +57,12 @@ std::vector<std::string> ownerIndexFn(const Object& o) {
   return out;
 }
 
-}  // namespace
-
-Cache::Cache() {
-  for (auto [name, fn] : {std::pair<std::string_view, IndexFunc>{kNamespaceIndex, namespaceIndexFn},
-                          std::pair<std::string_view, IndexFunc>{kLabelIndex, labelIndexFn},
-                          std::pair<std::string_view, IndexFunc>{kOwnerIndex, ownerIndexFn}}) {
+Cache::Cache(unsigned builtin) {
+  for (auto [flag, name, fn] : {std::tuple<unsigned, std::string_view, IndexFunc>{kIndexByNamespace, kNamespaceIndex,
+                                                                                  namespaceIndexFunc},
+                                {kIndexByLabel, kLabelIndex, labelIndexFunc},
+                                {kIndexByOwner, kOwnerIndex, ownerIndexFunc}}) {
+    if ((builtin & flag) == 0) continue;
     auto idx = std::make_unique<Index>();
     idx->fn = std::move(fn);
     indexes_.emplace(std::string(name), std::move(idx));
@@ -286,7 +285,8 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
 
   std::mt19937_64 rng{std::random_device{}()};  // reflector thread only
 
-  Impl(std::shared_ptr<ListerWatcher> l, InformerOptions o) : lw(std::move(l)), opts(std::move(o)) {}
+  Impl(std::shared_ptr<ListerWatcher> l, InformerOptions o)
+      : lw(std::move(l)), opts(std::move(o)), cache(opts.builtinIndexes) {}
 
   // ---- queue (mu held) ----
 

@@ -1,5 +1,6 @@
 // The App controller: render → guardrails → hooks → server-side apply → prune → health → status.
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <variant>
 
@@ -115,6 +116,15 @@ std::vector<HistoryEntry> readHistory(const Object& app) {
   return out;
 }
 
+// The App's history as the API has it now. The cache keeps Apps without their history (see
+// compactForCache), so this reads the App from the API, unless the given copy carries it.
+StatusOr<std::vector<HistoryEntry>> currentHistory(Env& env, const Object& app) {
+  if (const json::Value* st = app.status(); st && json::find(*st, "history")) return readHistory(app);
+  auto live = env.client->get(app.apiVersion(), app.kind(), app.namespace_(), app.name());
+  if (!live.ok()) return live.status();
+  return readHistory(*live);
+}
+
 json::Value historyJson(const std::vector<HistoryEntry>& h, json::Allocator& a) {
   json::Value arr(rapidjson::kArrayType);
   for (const auto& e : h) {
@@ -189,7 +199,9 @@ std::variant<Desired, Failure> renderApp(Env& env, const AppView& v) {
   const Object& app = v.app;
   std::string target = rollbackTarget(app);
   if (!target.empty()) {
-    auto history = readHistory(app);
+    auto kept = currentHistory(env, app);
+    if (!kept.ok()) return Failure{"RollbackRetrying", kept.status().message(), false, ReconcileResult(kept.status())};
+    const std::vector<HistoryEntry>& history = *kept;
     bool known = std::any_of(history.begin(), history.end(), [&](const HistoryEntry& e) { return e.revision == target; });
     std::string have;
     for (const auto& e : history) have += (have.empty() ? "" : ", ") + e.revision;
@@ -454,7 +466,7 @@ struct Outcome {
 };
 
 json::Document appStatus(const AppView& v, std::vector<Condition> conds, const Outcome& o, const std::string& revision,
-                         const std::vector<InventoryItem>& inventory, const std::vector<HistoryEntry>& history) {
+                         const std::vector<InventoryItem>& inventory, const std::vector<HistoryEntry>* history) {
   const Object& app = v.app;
   auto mk = [&](std::string_view type, bool status, const std::string& reason, const std::string& message) {
     return Condition{std::string(type), status ? "True" : "False", reason, message, app.generation(), {}};
@@ -477,7 +489,13 @@ json::Document appStatus(const AppView& v, std::vector<Condition> conds, const O
     inv.PushBack(e, a);
   }
   st.AddMember("inventory", inv, a);
-  st.AddMember("history", historyJson(history, a), a);
+  // History only when it changed (a merge patch leaves the API's copy alone otherwise), or when
+  // the App at hand carries it (so that the status write does not remove it).
+  if (history) {
+    st.AddMember("history", historyJson(*history, a), a);
+  } else if (const json::Value* cur = app.status(); cur && json::find(*cur, "history")) {
+    st.AddMember("history", json::Value((*cur)["history"], a), a);
+  }
   st.AddMember("conditions", conditionsJson(conds, a), a);
   return st;
 }
@@ -502,7 +520,7 @@ ReconcileResult fail(Env& env, const ReconcileContext& ctx, const AppView& v, co
     }
     if (env.event) env.event(v.app, !waiting, f.reason, f.message);
   }
-  json::Document st = appStatus(v, v.conds, o, v.statusRevision, v.inventory, readHistory(v.app));
+  json::Document st = appStatus(v, v.conds, o, v.statusRevision, v.inventory, nullptr);
   auto w = writeStatus(*env.client, v.app, st);
   if (!w.ok() && w.status().code() != StatusCode::kNotFound) return w.status();
   return f.next;
@@ -638,18 +656,25 @@ ReconcileResult reconcileApp(Env& env, const ReconcileContext& ctx, const reconc
   if (env.metrics.applied) env.metrics.applied->inc(static_cast<double>(d.objects.size()));
 
   // History (a new rendered revision only; a rollback re-delivers a kept one).
-  std::vector<HistoryEntry> history = readHistory(app);
-  if (newRevision && d.rolledBackTo.empty() &&
-      std::none_of(history.begin(), history.end(), [&](const HistoryEntry& e) { return e.revision == d.revision; })) {
+  std::optional<std::vector<HistoryEntry>> history;
+  if (newRevision && d.rolledBackTo.empty()) {
+    auto kept = currentHistory(env, app);
+    if (!kept.ok()) {
+      if (kept.status().code() == StatusCode::kNotFound) return Status::ok();  // deleted meanwhile
+      return kept.status();
+    }
+    history = std::move(kept).value();
+  }
+  if (history && std::none_of(history->begin(), history->end(), [&](const HistoryEntry& e) { return e.revision == d.revision; })) {
     HistoryEntry e;
     e.revision = d.revision;
     e.time = nowRfc3339();
     std::string manifests = renderedJson(d.rendered);
     e.digest = "sha256:" + digest::sha256Hex(manifests);
     e.provenance.CopyFrom(d.provenance, e.provenance.GetAllocator());
-    history.push_back(std::move(e));
-    while (history.size() > kHistoryLimit) history.erase(history.begin());
-    if (Status s = saveHistory(env, app, history, d.revision, manifests); !s.isOk()) {
+    history->push_back(std::move(e));
+    while (history->size() > kHistoryLimit) history->erase(history->begin());
+    if (Status s = saveHistory(env, app, *history, d.revision, manifests); !s.isOk()) {
       ctx.warn("cannot keep the revision's manifests", log::Field("error", s.message()));
     }
   }
@@ -746,7 +771,7 @@ ReconcileResult reconcileApp(Env& env, const ReconcileContext& ctx, const reconc
   if (out.readyReason == "HookFailed" && (!rb || rb->reason != "HookFailed") && env.event) {
     env.event(app, true, "HookFailed", out.readyMessage);
   }
-  json::Document st = appStatus(v, v.conds, out, d.revision, inventory, history);
+  json::Document st = appStatus(v, v.conds, out, d.revision, inventory, history ? &*history : nullptr);
   auto w = writeStatus(*env.client, app, st);
   if (!w.ok() && w.status().code() != StatusCode::kNotFound) return w.status();
   return next;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "internal.h"
+#include "kubeop/operator/health.h"
 #include "kubeop/core/digest.h"
 
 namespace kubeop::op::detail {
@@ -239,27 +240,87 @@ std::string contentDigest(const Object& o) {
   return digest::sha256Hex(json::write(view)).substr(0, 32);
 }
 
-void compactForCache(Object& o) {
-  std::string kind(o.kind());
-  bool owned = o.label(kLabelManagedBy) == std::string(kManagedBy) && kind != "Namespace";
-  if (owned) {
-    // Drift detection compares digests; the content itself is not needed for these kinds.
-    json::setString(o.root(), kContentDigestMember, contentDigest(o), o.allocator());
-    if (kind == "ConfigMap" || kind == "Secret") {
-      json::removeMember(o.root(), "data");
-      json::removeMember(o.root(), "binaryData");
-      json::removeMember(o.root(), "stringData");
+namespace {
+
+// Keeps only the members of `v` (an object) that `keep` accepts.
+template <typename Keep>
+void keepMembers(json::Value& v, Keep keep) {
+  if (!v.IsObject()) return;
+  for (auto it = v.MemberBegin(); it != v.MemberEnd();) {
+    if (keep(json::view(it->name))) {
+      ++it;
+    } else {
+      it = v.EraseMember(it);
     }
   }
-  // managedFields: upToDate() reads who wrote (manager, operation, subresource), never what.
+}
+
+template <size_t N>
+bool oneOf(std::string_view k, const std::string_view (&set)[N]) {
+  return std::find(std::begin(set), std::end(set), k) != std::end(set);
+}
+
+// managedFields entries keep who wrote (manager, operation, subresource): what upToDate() reads.
+void trimManagedFields(json::Value& md) {
+  json::Value* mf = json::find(md, "managedFields");
+  if (!mf || !mf->IsArray()) return;
+  static constexpr std::string_view kKeep[] = {"manager", "operation", "subresource"};
+  for (auto& e : mf->GetArray()) keepMembers(e, [](std::string_view k) { return oneOf(k, kKeep); });
+}
+
+// A kubeop-owned object (a child of an App or a Project's guardrail) as the controllers read it
+// from the cache: enough to route its events (namespace, owner references), to decide that an
+// apply would be a no-op (applied digest, managers), to see drift (the content digest, taken
+// before anything is dropped) and to judge health (status and the few spec fields health reads).
+void skeletonOfOwned(Object& o) {
+  json::setString(o.root(), kContentDigestMember, contentDigest(o), o.allocator());
+  static constexpr std::string_view kRoot[] = {"apiVersion", "kind", "metadata", "spec", "status", kContentDigestMember};
+  keepMembers(o.root(), [](std::string_view k) { return oneOf(k, kRoot); });
+  if (json::Value* spec = json::find(o.root(), "spec")) {
+    keepMembers(*spec, [](std::string_view k) { return oneOf(k, kHealthSpecFields); });
+  }
+  if (json::Value* conds = json::find(o.root(), "status")) {
+    if (json::Value* c = json::find(*conds, "conditions"); c && c->IsArray()) {
+      static constexpr std::string_view kTimes[] = {"lastTransitionTime", "lastUpdateTime", "lastProbeTime",
+                                                    "lastHeartbeatTime"};
+      for (auto& e : c->GetArray()) keepMembers(e, [](std::string_view k) { return !oneOf(k, kTimes); });
+    }
+  }
   json::Value& md = o.mutableMetadata();
-  if (json::Value* mf = json::find(md, "managedFields"); mf && mf->IsArray()) {
-    for (auto& e : mf->GetArray()) {
-      if (!e.IsObject()) continue;
-      json::removeMember(e, "fieldsV1");
-      json::removeMember(e, "time");
-    }
+  static constexpr std::string_view kMeta[] = {"name",       "namespace",         "resourceVersion", "generation",
+                                               "finalizers", "deletionTimestamp", "annotations",     "ownerReferences",
+                                               "managedFields"};
+  keepMembers(md, [](std::string_view k) { return oneOf(k, kMeta); });
+  if (json::Value* an = json::find(md, "annotations")) {
+    keepMembers(*an, [](std::string_view k) { return k == kAppliedDigestAnnotation; });
   }
+  if (json::Value* refs = json::find(md, "ownerReferences"); refs && refs->IsArray()) {
+    static constexpr std::string_view kRef[] = {"apiVersion", "kind", "name"};
+    for (auto& r : refs->GetArray()) keepMembers(r, [](std::string_view k) { return oneOf(k, kRef); });
+  }
+  trimManagedFields(md);
+}
+
+}  // namespace
+
+void compactForCache(Object& o) {
+  std::string_view kind = o.kind();
+  if (o.label(kLabelManagedBy) == std::string(kManagedBy) && kind != "Namespace") {
+    skeletonOfOwned(o);
+    return;
+  }
+  json::Value& md = o.mutableMetadata();
+  if (o.apiVersion() == kApiVersion) {
+    // Tenants, Projects, Apps: nothing reads their managedFields; an App's history (up to ten
+    // revisions with digests and provenance) is read from the API when a revision is recorded
+    // or rolled back, not on every pass.
+    json::removeMember(md, "managedFields");
+    if (kind == "App") {
+      if (json::Value* st = json::find(o.root(), "status")) json::removeMember(*st, "history");
+    }
+    return;
+  }
+  trimManagedFields(md);
 }
 
 std::string stampDigest(Object& desired) {

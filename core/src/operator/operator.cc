@@ -214,6 +214,7 @@ StatusOr<std::unique_ptr<Operator>> Operator::create(OperatorOptions options) {
   io.resyncPeriod = std::chrono::milliseconds(0);  // the controllers resync by key
   io.minWatchTimeout = o.minWatchTimeout;
   io.transform = detail::compactForCache;
+  io.builtinIndexes = kube::kNoBuiltinIndexes;  // the Apps' namespace index is the only one read
   impl->factory = std::make_unique<kube::InformerFactory>(impl->client, io);
   env.tenants = impl->factory->informerFor(kApiVersion, "Tenant");
   env.projects = impl->factory->informerFor(kApiVersion, "Project");
@@ -222,6 +223,9 @@ StatusOr<std::unique_ptr<Operator>> Operator::create(OperatorOptions options) {
   for (const auto& [av, kind] : kOwnedKinds) {
     env.owned.emplace_back(std::string(av) + "/" + std::string(kind),
                            impl->factory->informerFor(av, kind, "", managedBySelector()));
+  }
+  if (Status s = env.apps->cache().addIndex(std::string(kube::kNamespaceIndex), kube::namespaceIndexFunc); !s.isOk()) {
+    return s;
   }
   if (Status s = env.projects->cache().addIndex(std::string(detail::kTenantIndex),
                                                 [](const Object& p) { return std::vector<std::string>{tenantRefOf(p)}; });

@@ -44,10 +44,22 @@ using ObjectPtr = std::shared_ptr<const Object>;
 // The index values of an object (none: the object is not in that index).
 using IndexFunc = std::function<std::vector<std::string>(const Object&)>;
 
-// The built-in indexes of every Cache.
+// The built-in indexes a Cache has unless told otherwise (each costs a few hundred bytes per
+// object: a cache of many objects that nobody looks up by label should go without).
 inline constexpr std::string_view kNamespaceIndex = "namespace";  // value: metadata.namespace
 inline constexpr std::string_view kLabelIndex = "label";          // values: "key=value" per label
 inline constexpr std::string_view kOwnerIndex = "owner";          // values: ownerReferences[].uid
+enum BuiltinIndexes : unsigned {
+  kNoBuiltinIndexes = 0,
+  kIndexByNamespace = 1,
+  kIndexByLabel = 2,
+  kIndexByOwner = 4,
+  kAllBuiltinIndexes = 7,
+};
+// The built-in index functions, for addIndex on a cache built without them.
+std::vector<std::string> namespaceIndexFunc(const Object& o);
+std::vector<std::string> labelIndexFunc(const Object& o);
+std::vector<std::string> ownerIndexFunc(const Object& o);
 
 // A thread-safe store of immutable objects with indexes (client-go's threadSafeMap + Indexer).
 // Objects are shared, never copied on read: a reader keeps its ObjectPtr valid however the cache
@@ -56,7 +68,8 @@ inline constexpr std::string_view kOwnerIndex = "owner";          // values: own
 // Thread-safety: every member may be called from any thread.
 class Cache {
  public:
-  Cache();
+  // `builtin`: which of the built-in indexes (BuiltinIndexes flags) the cache keeps.
+  explicit Cache(unsigned builtin = kAllBuiltinIndexes);
   ~Cache();
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
@@ -138,6 +151,8 @@ struct InformerOptions {
   // the cache small. Must be cheap and must not throw. Cached objects are also stored compacted
   // (Object::compacted), transform or not.
   std::function<void(Object&)> transform{};
+  // The cache's built-in indexes (BuiltinIndexes flags); custom ones are added with addIndex.
+  unsigned builtinIndexes = kAllBuiltinIndexes;
 };
 
 // Keeps a Cache of one resource in sync and tells handlers about changes.

@@ -48,6 +48,11 @@ struct HealthStatus {
 // The health of one live object (as the API server returned it).
 HealthStatus assessHealth(const Object& live);
 
+// The only members of `spec` that assessHealth reads (everything else it reads is metadata and
+// status): a cache may drop the rest of an object's spec without changing its health.
+inline constexpr std::string_view kHealthSpecFields[] = {"replicas", "paused", "updateStrategy", "restartPolicy",
+                                                        "type"};
+
 // The status of an object that should exist and does not: Missing, "<kind>/<name>: not found".
 HealthStatus missingHealth(std::string_view kind, std::string_view name);
 
