@@ -3,7 +3,7 @@
 # so a prepared machine never calls apt. Usage: scripts/deps.sh [build|bench]
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config ccache git
-      libboost-dev libyaml-cpp-dev rapidjson-dev libssl-dev
+      libboost-dev libyaml-cpp-dev rapidjson-dev libssl-dev libzstd-dev
       libgtest-dev libgmock-dev libbenchmark-dev)
 if [[ "${1:-build}" == bench ]]; then pkgs+=(wrk); fi
 missing=()

@@ -9,6 +9,11 @@ namespace kubeop::json {
 
 StatusOr<Document> parse(std::string_view text) {
   Document d;
+  if (Status s = parseInto(d, text); !s.isOk()) return s;
+  return d;
+}
+
+Status parseInto(Document& d, std::string_view text) {
   d.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
   if (d.HasParseError()) {
     size_t off = d.GetErrorOffset();
@@ -24,7 +29,7 @@ StatusOr<Document> parse(std::string_view text) {
     return invalidArgument("invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) +
                            ": " + rapidjson::GetParseError_En(d.GetParseError()));
   }
-  return d;
+  return Status::ok();
 }
 
 std::string write(const Value& v) {

@@ -1,5 +1,7 @@
 #include "kubeop/core/object.h"
 
+#include <algorithm>
+
 namespace kubeop {
 
 GroupVersionKind GroupVersionKind::parse(std::string_view apiVersion, std::string_view kind) {
@@ -61,29 +63,40 @@ size_t copyFootprint(const json::Value& v) {
 
 }  // namespace
 
-Object Object::compacted(const Object& src) {
+Object Object::copyOf(const json::Value& v, size_t slack) {
   Object out;
-  // Exactly what the copy needs, plus slack for the few members a reader may add.
-  size_t need = copyFootprint(src.doc_) + 64;
-  out.pool_ = std::make_unique<json::Allocator>(need);
+  out.pool_ = std::make_unique<json::Allocator>(copyFootprint(v) + slack);
   json::Document d(out.pool_.get());
-  d.CopyFrom(src.doc_, *out.pool_);
+  d.CopyFrom(v, *out.pool_);
   out.doc_ = std::move(d);
   return out;
 }
 
+// Slack for the few members a reader may add to a compacted object.
+Object Object::compacted(const Object& src) { return copyOf(src.doc_, 64); }
+
 StatusOr<Object> Object::fromJson(std::string_view text) {
-  auto d = json::parse(text);
-  if (!d.ok()) return d.status();
-  if (!d->IsObject()) return invalidArgument(std::string("expected a JSON object, got ") + json::typeName(*d));
-  return Object(std::move(d).value());
+  // A pool about the size of the DOM (some 2–3× the text for Kubernetes objects), so that a
+  // small object does not take RapidJSON's 64 KiB first chunk; big texts grow by 1 MiB chunks.
+  size_t chunk = std::min<size_t>(text.size() * 5 / 2 + 256, size_t{1} << 20);
+  auto pool = std::make_unique<json::Allocator>(chunk);
+  json::Document d(pool.get());
+  if (Status s = json::parseInto(d, text); !s.isOk()) return s;
+  if (!d.IsObject()) return invalidArgument(std::string("expected a JSON object, got ") + json::typeName(d));
+  Object out;
+  out.pool_ = std::move(pool);
+  out.doc_ = std::move(d);
+  return out;
 }
 
 StatusOr<Object> Object::fromValue(const json::Value& v) {
   if (!v.IsObject()) return invalidArgument(std::string("expected an object, got ") + json::typeName(v));
-  json::Document d;
-  d.CopyFrom(v, d.GetAllocator());
-  return Object(std::move(d));
+  // Room for what a caller typically adds (an informer's transform, an apply's stamps).
+  return copyOf(v, 512);
+}
+
+size_t Object::memoryBytes() const {
+  return const_cast<json::Document&>(doc_).GetAllocator().Capacity();
 }
 
 std::string Object::toJson() const { return json::write(doc_); }

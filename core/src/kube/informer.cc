@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <optional>
@@ -25,6 +26,8 @@
 #include <set>
 #include <thread>
 #include <tuple>
+
+#include <zstd.h>
 
 #include "kubeop/log/log.h"
 
@@ -57,7 +60,142 @@ std::vector<std::string> ownerIndexFunc(const Object& o) {
   return out;
 }
 
-Cache::Cache(unsigned builtin) {
+// ---- CacheEntry ----
+
+// A raw-content zstd dictionary (no training: the bytes of a few of the cache's own texts, which
+// later texts of the same kind match against), with its compression and decompression forms.
+struct TextDictionary {
+  ZSTD_CDict* cdict = nullptr;
+  ZSTD_DDict* ddict = nullptr;
+  TextDictionary(const std::string& content, int level) {
+    cdict = ZSTD_createCDict(content.data(), content.size(), level);
+    ddict = ZSTD_createDDict(content.data(), content.size());
+  }
+  ~TextDictionary() {
+    ZSTD_freeCDict(cdict);
+    ZSTD_freeDDict(ddict);
+  }
+  TextDictionary(const TextDictionary&) = delete;
+  TextDictionary& operator=(const TextDictionary&) = delete;
+  bool ok() const { return cdict && ddict; }
+};
+
+namespace {
+
+constexpr size_t kTextHeader = 2 * sizeof(uint32_t) + sizeof(uint16_t);
+
+struct TextHeader {
+  uint32_t payloadLen = 0, jsonLen = 0;
+  uint16_t rvLen = 0;
+};
+
+TextHeader readHeader(const char* text) {
+  TextHeader h;
+  std::memcpy(&h.payloadLen, text, sizeof h.payloadLen);
+  std::memcpy(&h.jsonLen, text + 4, sizeof h.jsonLen);
+  std::memcpy(&h.rvLen, text + 8, sizeof h.rvLen);
+  return h;
+}
+
+// One compression and one decompression context per thread, reused (creating one costs more
+// than compressing a small object).
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ZstdContexts() {
+    // The entry keeps the sizes; no checksum (memory does not rot) and no dictionary id.
+    ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0);
+  }
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+ZstdContexts& zstd() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
+}  // namespace
+
+CacheEntry CacheEntry::compactJson(const Object& object, std::shared_ptr<const TextDictionary> dictionary) {
+  std::string json = object.toJson();
+  std::string_view rv = object.resourceVersion();
+  if (rv.size() > UINT16_MAX) rv = {};  // not a resourceVersion any server hands out
+  std::string payload;
+  if (dictionary && json.size() <= UINT32_MAX) {
+    ZstdContexts& z = zstd();
+    payload.resize(ZSTD_compressBound(json.size()));
+    ZSTD_CCtx_refCDict(z.c, dictionary->cdict);
+    size_t n = ZSTD_compress2(z.c, payload.data(), payload.size(), json.data(), json.size());
+    ZSTD_CCtx_refCDict(z.c, nullptr);
+    if (ZSTD_isError(n) || n >= json.size()) {
+      dictionary.reset();  // no gain (or no way): keep the text as it is
+    } else {
+      payload.resize(n);
+    }
+  } else {
+    dictionary.reset();
+  }
+  const std::string& body = dictionary ? payload : json;
+  auto text = std::make_shared<char[]>(kTextHeader + rv.size() + body.size());
+  auto payloadLen = static_cast<uint32_t>(body.size());
+  auto jsonLen = static_cast<uint32_t>(json.size());
+  auto rvLen = static_cast<uint16_t>(rv.size());
+  std::memcpy(text.get(), &payloadLen, sizeof payloadLen);
+  std::memcpy(text.get() + 4, &jsonLen, sizeof jsonLen);
+  std::memcpy(text.get() + 8, &rvLen, sizeof rvLen);
+  std::memcpy(text.get() + kTextHeader, rv.data(), rv.size());
+  std::memcpy(text.get() + kTextHeader + rv.size(), body.data(), body.size());
+  CacheEntry e;
+  e.text_ = std::move(text);
+  e.dictionary_ = std::move(dictionary);
+  return e;
+}
+
+ObjectPtr CacheEntry::object() const {
+  if (object_ || !text_) return object_;
+  TextHeader h = readHeader(text_.get());
+  std::string_view payload(text_.get() + kTextHeader + h.rvLen, h.payloadLen);
+  StatusOr<Object> o = invalidArgument("unreadable cached text");
+  if (!dictionary_) {
+    o = Object::fromJson(payload);
+  } else {
+    thread_local std::string json;
+    json.resize(h.jsonLen);
+    ZstdContexts& z = zstd();
+    ZSTD_DCtx_refDDict(z.d, dictionary_->ddict);
+    size_t n = ZSTD_decompressDCtx(z.d, json.data(), json.size(), payload.data(), payload.size());
+    ZSTD_DCtx_refDDict(z.d, nullptr);
+    if (!ZSTD_isError(n) && n == h.jsonLen) o = Object::fromJson(json);
+    if (json.capacity() > (size_t{1} << 20)) std::string().swap(json);  // a huge one once: not kept
+  }
+  if (!o.ok()) {  // the cache wrote this text itself: not expected
+    log::error("cached object text does not read back", {{"error", o.status().message()}});
+    return nullptr;
+  }
+  return std::make_shared<const Object>(std::move(o).value());
+}
+
+std::string_view CacheEntry::resourceVersion() const {
+  if (object_) return object_->resourceVersion();
+  if (!text_) return {};
+  return std::string_view(text_.get() + kTextHeader, readHeader(text_.get()).rvLen);
+}
+
+size_t CacheEntry::memoryBytes() const {
+  if (object_) return object_->memoryBytes();
+  if (!text_) return 0;
+  TextHeader h = readHeader(text_.get());
+  return kTextHeader + h.rvLen + h.payloadLen;
+}
+
+// ---- Cache ----
+
+Cache::Cache(unsigned builtin, CacheStorage storage) : storage_(storage) {
   for (auto [flag, name, fn] : {std::tuple<unsigned, std::string_view, IndexFunc>{kIndexByNamespace, kNamespaceIndex,
                                                                                   namespaceIndexFunc},
                                 {kIndexByLabel, kLabelIndex, labelIndexFunc},
@@ -71,6 +209,32 @@ Cache::Cache(unsigned builtin) {
 
 Cache::~Cache() = default;
 
+CacheEntry Cache::store(ObjectPtr object) const {
+  if (storage_ != CacheStorage::kCompactJson) return CacheEntry(std::move(object));
+  std::shared_ptr<const TextDictionary> dictionary;
+  {
+    std::shared_lock lk(mu_);
+    dictionary = dictionary_;
+  }
+  return CacheEntry::compactJson(*object, std::move(dictionary));
+}
+
+// kCompactJson: once there are enough objects, a dictionary from the texts of some of them
+// (uncompressed so far, all of one kind): the later objects compress against it. Entries keep the
+// dictionary they were written with.
+void Cache::maybeMakeDictionaryLocked() {
+  if (storage_ != CacheStorage::kCompactJson || dictionary_ || objects_.size() < kDictionaryAfter) return;
+  constexpr size_t kMaxDictionary = 32 * 1024;
+  std::string content;
+  for (auto it = objects_.rbegin(); it != objects_.rend() && content.size() < kMaxDictionary; ++it) {
+    ObjectPtr o = it->second.object();
+    if (o) content += o->toJson();
+  }
+  if (content.size() > kMaxDictionary) content.erase(0, content.size() - kMaxDictionary);
+  auto d = std::make_shared<const TextDictionary>(content, 3);
+  if (d->ok()) dictionary_ = std::move(d);
+}
+
 Status Cache::addIndex(std::string name, IndexFunc fn) {
   if (name.empty()) return invalidArgument("an index needs a name");
   if (!fn) return invalidArgument("index \"" + name + "\" has no index function");
@@ -78,8 +242,10 @@ Status Cache::addIndex(std::string name, IndexFunc fn) {
   if (indexes_.count(name)) return alreadyExists("the cache already has an index named \"" + name + "\"");
   auto idx = std::make_unique<Index>();
   idx->fn = std::move(fn);
-  for (const auto& [key, obj] : objects_) {
-    for (auto& v : idx->fn(*obj)) idx->values[v].insert(key);
+  for (const auto& [key, entry] : objects_) {
+    if (ObjectPtr obj = entry.object()) {
+      for (auto& v : idx->fn(*obj)) idx->values[v].insert(key);
+    }
   }
   indexes_.emplace(std::move(name), std::move(idx));
   return Status::ok();
@@ -91,9 +257,12 @@ void Cache::indexLocked(const std::string& key, const Object& object) {
   }
 }
 
-void Cache::unindexLocked(const std::string& key, const Object& object) {
+void Cache::unindexLocked(const std::string& key, const CacheEntry& entry) {
+  if (indexes_.empty()) return;
+  ObjectPtr object = entry.object();  // parses a text entry: only caches with indexes pay that
+  if (!object) return;
   for (auto& [_, idx] : indexes_) {
-    for (const auto& v : idx->fn(object)) {
+    for (const auto& v : idx->fn(*object)) {
       auto it = idx->values.find(v);
       if (it == idx->values.end()) continue;
       it->second.erase(key);
@@ -102,19 +271,29 @@ void Cache::unindexLocked(const std::string& key, const Object& object) {
   }
 }
 
-ObjectPtr Cache::get(std::string_view key) const {
+ObjectPtr Cache::get(std::string_view key) const { return getEntry(key).object(); }
+
+CacheEntry Cache::getEntry(std::string_view key) const {
   std::shared_lock lk(mu_);
   auto it = objects_.find(key);
-  return it == objects_.end() ? nullptr : it->second;
+  return it == objects_.end() ? CacheEntry() : it->second;
 }
 
 ObjectPtr Cache::get(std::string_view ns, std::string_view name) const { return get(objectKey(ns, name)); }
 
 std::vector<ObjectPtr> Cache::list() const {
-  std::shared_lock lk(mu_);
   std::vector<ObjectPtr> out;
+  for (const auto& e : entries()) {
+    if (ObjectPtr o = e.object()) out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::vector<CacheEntry> Cache::entries() const {
+  std::shared_lock lk(mu_);
+  std::vector<CacheEntry> out;
   out.reserve(objects_.size());
-  for (const auto& [_, o] : objects_) out.push_back(o);
+  for (const auto& [_, e] : objects_) out.push_back(e);
   return out;
 }
 
@@ -131,17 +310,39 @@ size_t Cache::size() const {
   return objects_.size();
 }
 
-StatusOr<std::vector<ObjectPtr>> Cache::byIndex(std::string_view index, std::string_view value) const {
+size_t Cache::memoryBytes() const {
+  std::shared_lock lk(mu_);
+  return bytes_;
+}
+
+StatusOr<std::vector<std::string>> Cache::keysByIndex(std::string_view index, std::string_view value) const {
   std::shared_lock lk(mu_);
   auto idx = indexes_.find(index);
   if (idx == indexes_.end()) return notFound("the cache has no index named \"" + std::string(index) + "\"");
-  std::vector<ObjectPtr> out;
   auto it = idx->second->values.find(value);
-  if (it == idx->second->values.end()) return out;
-  out.reserve(it->second.size());
-  for (const auto& key : it->second) {
-    auto o = objects_.find(key);
-    if (o != objects_.end()) out.push_back(o->second);
+  if (it == idx->second->values.end()) return std::vector<std::string>{};
+  return std::vector<std::string>(it->second.begin(), it->second.end());
+}
+
+StatusOr<std::vector<ObjectPtr>> Cache::byIndex(std::string_view index, std::string_view value) const {
+  std::vector<CacheEntry> found;
+  {
+    std::shared_lock lk(mu_);
+    auto idx = indexes_.find(index);
+    if (idx == indexes_.end()) return notFound("the cache has no index named \"" + std::string(index) + "\"");
+    auto it = idx->second->values.find(value);
+    if (it != idx->second->values.end()) {
+      found.reserve(it->second.size());
+      for (const auto& key : it->second) {
+        auto o = objects_.find(key);
+        if (o != objects_.end()) found.push_back(o->second);
+      }
+    }
+  }
+  std::vector<ObjectPtr> out;
+  out.reserve(found.size());
+  for (const auto& e : found) {
+    if (ObjectPtr o = e.object()) out.push_back(std::move(o));
   }
   return out;
 }
@@ -156,42 +357,78 @@ StatusOr<std::vector<std::string>> Cache::indexValues(std::string_view index) co
   return out;
 }
 
-ObjectPtr Cache::upsert(ObjectPtr object) {
-  if (!object) return nullptr;
+ObjectPtr Cache::upsert(ObjectPtr object) { return put(std::move(object)).object(); }
+
+CacheEntry Cache::put(ObjectPtr object, CacheEntry* stored) {
+  if (!object) return {};
   std::string key = objectKey(*object);
+  CacheEntry entry = store(object);  // serializing (kCompactJson) outside the lock
+  if (stored) *stored = entry;
   std::unique_lock lk(mu_);
-  ObjectPtr old;
+  CacheEntry old;
   auto it = objects_.find(key);
+  bytes_ += entry.memoryBytes();
   if (it != objects_.end()) {
-    old = it->second;
-    unindexLocked(key, *old);
-    it->second = object;
+    old = std::move(it->second);
+    bytes_ -= old.memoryBytes();
+    unindexLocked(key, old);
+    it->second = std::move(entry);
   } else {
-    objects_.emplace(key, object);
+    objects_.emplace(key, std::move(entry));
   }
   indexLocked(key, *object);
+  maybeMakeDictionaryLocked();
   return old;
 }
 
-ObjectPtr Cache::erase(std::string_view key) {
+ObjectPtr Cache::erase(std::string_view key) { return remove(key).object(); }
+
+CacheEntry Cache::remove(std::string_view key) {
   std::unique_lock lk(mu_);
   auto it = objects_.find(key);
-  if (it == objects_.end()) return nullptr;
-  ObjectPtr old = it->second;
-  unindexLocked(it->first, *old);
+  if (it == objects_.end()) return {};
+  CacheEntry old = std::move(it->second);
+  bytes_ -= old.memoryBytes();
+  unindexLocked(it->first, old);
   objects_.erase(it);
   return old;
 }
 
 std::map<std::string, ObjectPtr, std::less<>> Cache::replace(std::vector<ObjectPtr> objects) {
-  std::map<std::string, ObjectPtr, std::less<>> fresh;
-  for (auto& o : objects) {
-    if (o) fresh[objectKey(*o)] = std::move(o);
+  std::map<std::string, ObjectPtr, std::less<>> out;
+  for (auto& [key, e] : replaceAll(std::move(objects))) out.emplace(key, e.object());
+  return out;
+}
+
+std::map<std::string, CacheEntry, std::less<>> Cache::replaceAll(std::vector<ObjectPtr> objects,
+                                                                 std::vector<CacheEntry>* stored) {
+  std::map<std::string, CacheEntry, std::less<>> fresh;
+  size_t bytes = 0;
+  std::vector<CacheEntry> local;
+  if (!stored) stored = &local;
+  stored->clear();
+  std::erase(objects, nullptr);
+  for (const auto& o : objects) {
+    CacheEntry e = store(o);
+    bytes += e.memoryBytes();
+    stored->push_back(e);
+    auto [it, added] = fresh.try_emplace(objectKey(*o), e);
+    if (!added) {
+      bytes -= it->second.memoryBytes();
+      it->second = std::move(e);
+    }
   }
   std::unique_lock lk(mu_);
   for (auto& [_, idx] : indexes_) idx->values.clear();
   objects_.swap(fresh);
-  for (const auto& [key, obj] : objects_) indexLocked(key, *obj);
+  bytes_ = bytes;
+  if (!indexes_.empty()) {
+    for (size_t i = 0; i < objects.size(); ++i) {
+      std::string key = objectKey(*objects[i]);
+      if (objects_[key].sameAs((*stored)[i])) indexLocked(key, *objects[i]);  // the last of a duplicated key
+    }
+  }
+  maybeMakeDictionaryLocked();
   return fresh;  // the previous content
 }
 
@@ -246,10 +483,12 @@ std::shared_ptr<ListerWatcher> makeListerWatcher(std::shared_ptr<Client> client,
 
 struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
   enum class Kind { kAdd, kUpdate, kDelete, kSynced };
+  // Entries, not objects: in kCompactJson storage a queued notification holds the cache's text
+  // and is parsed only when delivered.
   struct Notification {
     Kind kind;
-    ObjectPtr oldObject;
-    ObjectPtr newObject;
+    CacheEntry oldObject;
+    CacheEntry newObject;
     uint64_t seq = 0;
     HandlerId target = 0;  // 0: every handler registered before `seq`
   };
@@ -286,11 +525,11 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
   std::mt19937_64 rng{std::random_device{}()};  // reflector thread only
 
   Impl(std::shared_ptr<ListerWatcher> l, InformerOptions o)
-      : lw(std::move(l)), opts(std::move(o)), cache(opts.builtinIndexes) {}
+      : lw(std::move(l)), opts(std::move(o)), cache(opts.builtinIndexes, opts.storage) {}
 
   // ---- queue (mu held) ----
 
-  void pushLocked(Kind kind, ObjectPtr oldObject, ObjectPtr newObject, HandlerId target = 0) {
+  void pushLocked(Kind kind, CacheEntry oldObject, CacheEntry newObject, HandlerId target = 0) {
     queue.push_back(Notification{kind, std::move(oldObject), std::move(newObject), ++seq, target});
     cv.notify_one();
   }
@@ -311,9 +550,11 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
         static_cast<int64_t>(d * std::uniform_real_distribution<double>(0.5, 1.0)(rng)));
   }
 
-  // What the cache keeps of an object: transformed, then compacted.
+  // What the cache keeps of an object: transformed, then compacted (kObjects storage; the cache
+  // serializes it for kCompactJson).
   ObjectPtr prepare(Object& o) {
     if (opts.transform) opts.transform(o);
+    if (opts.storage == CacheStorage::kCompactJson) return std::make_shared<const Object>(std::move(o));
     return std::make_shared<const Object>(Object::compacted(o));
   }
 
@@ -322,22 +563,23 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
     objects.reserve(list.items.size());
     for (auto& o : list.items) objects.push_back(prepare(o));
     std::lock_guard lk(mu);
-    auto old = cache.replace(objects);
-    for (const auto& obj : objects) {
-      auto it = old.find(objectKey(*obj));
+    std::vector<CacheEntry> stored;
+    auto old = cache.replaceAll(objects, &stored);
+    for (size_t i = 0; i < objects.size(); ++i) {
+      auto it = old.find(objectKey(*objects[i]));
       if (it == old.end()) {
-        pushLocked(Kind::kAdd, nullptr, obj);
+        pushLocked(Kind::kAdd, {}, stored[i]);
         continue;
       }
-      if (it->second->resourceVersion() != obj->resourceVersion()) pushLocked(Kind::kUpdate, it->second, obj);
+      if (it->second.resourceVersion() != objects[i]->resourceVersion()) pushLocked(Kind::kUpdate, it->second, stored[i]);
       old.erase(it);
     }
     // Deleted while the watch was down: the last state the cache knew.
-    for (auto& [_, obj] : old) pushLocked(Kind::kDelete, obj, obj);
+    for (auto& [_, e] : old) pushLocked(Kind::kDelete, e, e);
     lastRv = list.resourceVersion;
     ++stats.lists;
     if (!synced && !std::any_of(queue.begin(), queue.end(), [](auto& n) { return n.kind == Kind::kSynced; })) {
-      pushLocked(Kind::kSynced, nullptr, nullptr);
+      pushLocked(Kind::kSynced, {}, {});
     }
   }
 
@@ -353,14 +595,15 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
     auto obj = prepare(ev.object);
     std::lock_guard lk(mu);
     if (ev.type == WatchEventType::kDeleted) {
-      ObjectPtr old = cache.erase(objectKey(*obj));
-      pushLocked(Kind::kDelete, old, obj);
+      CacheEntry old = cache.remove(objectKey(*obj));
+      pushLocked(Kind::kDelete, std::move(old), CacheEntry(obj));
     } else {
-      ObjectPtr old = cache.upsert(obj);
+      CacheEntry stored;
+      CacheEntry old = cache.put(obj, &stored);
       if (!old) {
-        pushLocked(Kind::kAdd, nullptr, obj);
-      } else if (old->resourceVersion() != obj->resourceVersion() || rv.empty()) {
-        pushLocked(Kind::kUpdate, old, obj);
+        pushLocked(Kind::kAdd, {}, std::move(stored));
+      } else if (old.resourceVersion() != obj->resourceVersion() || rv.empty()) {
+        pushLocked(Kind::kUpdate, std::move(old), std::move(stored));
       }
     }
     if (!rv.empty()) lastRv = rv;
@@ -471,17 +714,17 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
 
   // ---- dispatch ----
 
-  void deliver(const Notification& n, const Handler& h) {
+  void deliver(const Notification& n, const Object* oldObject, const Object* newObject, const Handler& h) {
     try {
       switch (n.kind) {
         case Kind::kAdd:
-          if (h.handlers.onAdd) h.handlers.onAdd(*n.newObject);
+          if (h.handlers.onAdd && newObject) h.handlers.onAdd(*newObject);
           break;
         case Kind::kUpdate:
-          if (h.handlers.onUpdate) h.handlers.onUpdate(*n.oldObject, *n.newObject);
+          if (h.handlers.onUpdate && oldObject && newObject) h.handlers.onUpdate(*oldObject, *newObject);
           break;
         case Kind::kDelete:
-          if (h.handlers.onDelete) h.handlers.onDelete(*n.newObject);
+          if (h.handlers.onDelete && newObject) h.handlers.onDelete(*newObject);
           break;
         case Kind::kSynced:
           break;
@@ -504,7 +747,7 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
           if (!queue.empty()) break;
           if (opts.resyncPeriod.count() > 0 && synced) {
             if (std::chrono::steady_clock::now() >= nextResync) {
-              for (const auto& obj : cache.list()) pushLocked(Kind::kUpdate, obj, obj);
+              for (const auto& e : cache.entries()) pushLocked(Kind::kUpdate, e, e);
               ++stats.resyncs;
               nextResync = std::chrono::steady_clock::now() + opts.resyncPeriod;
               continue;
@@ -535,7 +778,11 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
       }
       stats.eventsDelivered += targets.size();
       lk.unlock();
-      for (const auto& h : targets) deliver(n, *h);
+      if (targets.empty()) continue;
+      // Parsed once per notification (kCompactJson), whatever the number of handlers.
+      ObjectPtr newObject = n.newObject.object();
+      ObjectPtr oldObject = n.oldObject.sameAs(n.newObject) ? newObject : n.oldObject.object();
+      for (const auto& h : targets) deliver(n, oldObject.get(), newObject.get(), *h);
     }
   }
 };
@@ -555,7 +802,7 @@ HandlerId Informer::addEventHandler(EventHandlers handlers) {
   // as adds (only it), then the broadcasts numbered after this point.
   uint64_t registeredSeq = impl_->seq;
   impl_->handlers[id] = std::make_shared<const Impl::Handler>(Impl::Handler{id, std::move(handlers), registeredSeq});
-  for (const auto& obj : impl_->cache.list()) impl_->pushLocked(Impl::Kind::kAdd, nullptr, obj, id);
+  for (const auto& e : impl_->cache.entries()) impl_->pushLocked(Impl::Kind::kAdd, {}, e, id);
   // Broadcasts pushed above carry seq > registeredSeq but are targeted, so nothing is doubled.
   return id;
 }
@@ -643,6 +890,12 @@ InformerFactory::~InformerFactory() { stop(); }
 std::shared_ptr<Informer> InformerFactory::informerFor(std::string_view apiVersion, std::string_view kind,
                                                        std::string_view ns, std::string_view labelSelector,
                                                        std::string_view fieldSelector) {
+  return informerWith(defaults_, apiVersion, kind, ns, labelSelector, fieldSelector);
+}
+
+std::shared_ptr<Informer> InformerFactory::informerWith(const InformerOptions& options, std::string_view apiVersion,
+                                                        std::string_view kind, std::string_view ns,
+                                                        std::string_view labelSelector, std::string_view fieldSelector) {
   std::string key;
   for (std::string_view part : {apiVersion, kind, ns, labelSelector, fieldSelector}) {
     key += std::to_string(part.size()) + ":" + std::string(part) + ";";
@@ -653,7 +906,7 @@ std::shared_ptr<Informer> InformerFactory::informerFor(std::string_view apiVersi
   auto inf = std::make_shared<Informer>(makeListerWatcher(client_, std::string(apiVersion), std::string(kind),
                                                           std::string(ns), std::string(labelSelector),
                                                           std::string(fieldSelector)),
-                                        defaults_);
+                                        options);
   informers_.emplace(std::move(key), inf);
   return inf;
 }

@@ -19,6 +19,8 @@ using Allocator = rapidjson::Document::AllocatorType;
 // Parses one JSON value (trailing content is an error). Errors read
 // "invalid JSON at line 3, column 7: Missing a comma or '}' after an object member."
 StatusOr<Document> parse(std::string_view text);
+// Parses into `d` (whose allocator the caller chose); the same errors as parse().
+Status parseInto(Document& d, std::string_view text);
 
 std::string write(const Value& v);
 std::string writePretty(const Value& v);

@@ -50,6 +50,8 @@ class Object {
   // every document with a 64 KiB chunk; a cache holding thousands of small objects (informers)
   // keeps a copy made by this instead.
   static Object compacted(const Object& src);
+  // The bytes of memory this object's JSON holds (its pool's chunks), for accounting.
+  size_t memoryBytes() const;
 
   // Parses a JSON object; an array or scalar is InvalidArgument.
   static StatusOr<Object> fromJson(std::string_view text);
@@ -100,6 +102,8 @@ class Object {
   std::string describe() const;
 
  private:
+  // A deep copy of `v` in one pool of exactly the size it needs plus `slack` bytes.
+  static Object copyOf(const json::Value& v, size_t slack);
   // The memory pool of a compacted() object (doc_ allocates from it); declared first so that it
   // outlives doc_. Null for every other object (doc_ owns its allocator).
   std::unique_ptr<json::Allocator> pool_;

@@ -61,6 +61,50 @@ std::vector<std::string> namespaceIndexFunc(const Object& o);
 std::vector<std::string> labelIndexFunc(const Object& o);
 std::vector<std::string> ownerIndexFunc(const Object& o);
 
+// How a Cache keeps its objects.
+enum class CacheStorage {
+  // Parsed (a compacted RapidJSON DOM): reads share the stored object and cost nothing; the DOM
+  // takes some 2–3× the object's JSON text.
+  kObjects,
+  // Minified JSON text, one allocation per object; every read parses (a few microseconds for a
+  // typical object) and returns a private copy. Once the cache holds kDictionaryAfter objects,
+  // new texts are zstd-compressed against a dictionary made of the cache's own texts (objects of
+  // one kind repeat their keys and most values), which takes them to a fraction of their size.
+  // For big caches that are read per key (an operator's Apps and owned objects), not scanned in
+  // tight loops.
+  kCompactJson,
+};
+
+// A zstd dictionary of one cache (kCompactJson); shared by the entries compressed with it.
+struct TextDictionary;
+
+// One object as a Cache stores it: immutable and shared (an informer's queued notifications
+// hold entries, not copies). Parsed or text, per the cache's CacheStorage.
+class CacheEntry {
+ public:
+  CacheEntry() = default;
+  explicit CacheEntry(ObjectPtr object) : object_(std::move(object)) {}
+  // The object as minified JSON text, compressed with `dictionary` when one is given.
+  static CacheEntry compactJson(const Object& object, std::shared_ptr<const TextDictionary> dictionary = nullptr);
+
+  explicit operator bool() const { return object_ || text_; }
+  // The object: the stored one, or parsed from the text (a new copy each call; nullptr for an
+  // empty entry).
+  ObjectPtr object() const;
+  std::string_view resourceVersion() const;
+  // Heap bytes the entry keeps (the DOM's pool, or the text block).
+  size_t memoryBytes() const;
+  // Whether both are the same stored entry.
+  bool sameAs(const CacheEntry& other) const { return object_ == other.object_ && text_ == other.text_; }
+
+ private:
+  // Text layout: uint32 payload length, uint32 JSON length, uint16 resourceVersion length, the
+  // resourceVersion, the payload (the JSON, or its zstd frame when dictionary_ is set).
+  ObjectPtr object_;
+  std::shared_ptr<const char[]> text_;
+  std::shared_ptr<const TextDictionary> dictionary_;
+};
+
 // A thread-safe store of immutable objects with indexes (client-go's threadSafeMap + Indexer).
 // Objects are shared, never copied on read: a reader keeps its ObjectPtr valid however the cache
 // changes afterwards. Index functions run under the cache's write lock: they must be pure and
@@ -69,7 +113,7 @@ std::vector<std::string> ownerIndexFunc(const Object& o);
 class Cache {
  public:
   // `builtin`: which of the built-in indexes (BuiltinIndexes flags) the cache keeps.
-  explicit Cache(unsigned builtin = kAllBuiltinIndexes);
+  explicit Cache(unsigned builtin = kAllBuiltinIndexes, CacheStorage storage = CacheStorage::kObjects);
   ~Cache();
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
@@ -88,6 +132,25 @@ class Cache {
   StatusOr<std::vector<ObjectPtr>> byIndex(std::string_view index, std::string_view value) const;
   // The values present in `index` (NotFound for an unknown index).
   StatusOr<std::vector<std::string>> indexValues(std::string_view index) const;
+  // The keys of the objects whose `index` values include `value` (no object is read).
+  StatusOr<std::vector<std::string>> keysByIndex(std::string_view index, std::string_view value) const;
+  // Heap bytes the stored objects take (not the keys and indexes, nor a dictionary).
+  size_t memoryBytes() const;
+  // kCompactJson: the number of objects after which texts are compressed with a dictionary.
+  static constexpr size_t kDictionaryAfter = 64;
+  CacheStorage storage() const { return storage_; }
+
+  // Entry-level access (the informer's: no parsing in kCompactJson storage).
+  CacheEntry getEntry(std::string_view key) const;
+  std::vector<CacheEntry> entries() const;  // in key order
+  // Stores `object` (as the cache's storage says); returns the entry it replaced (empty if none)
+  // and, in `stored`, the entry now under the key.
+  CacheEntry put(ObjectPtr object, CacheEntry* stored = nullptr);
+  CacheEntry remove(std::string_view key);
+  // Replaces the whole content; returns the previous entries by key and, in `stored`, the new
+  // entries in the order given (null objects skipped).
+  std::map<std::string, CacheEntry, std::less<>> replaceAll(std::vector<ObjectPtr> objects,
+                                                            std::vector<CacheEntry>* stored = nullptr);
 
   // Mutations (the informer's; public for tests and hand-fed caches). Each returns the object
   // previously stored under the key, or nullptr.
@@ -99,9 +162,14 @@ class Cache {
  private:
   struct Index;
   void indexLocked(const std::string& key, const Object& object);
-  void unindexLocked(const std::string& key, const Object& object);
+  void unindexLocked(const std::string& key, const CacheEntry& entry);
+  CacheEntry store(ObjectPtr object) const;
+  void maybeMakeDictionaryLocked();
+  CacheStorage storage_;
+  std::shared_ptr<const TextDictionary> dictionary_;  // guarded by mu_
   mutable std::shared_mutex mu_;
-  std::map<std::string, ObjectPtr, std::less<>> objects_;
+  std::map<std::string, CacheEntry, std::less<>> objects_;
+  size_t bytes_ = 0;  // guarded by mu_
   std::map<std::string, std::unique_ptr<Index>, std::less<>> indexes_;
 };
 
@@ -153,6 +221,7 @@ struct InformerOptions {
   std::function<void(Object&)> transform{};
   // The cache's built-in indexes (BuiltinIndexes flags); custom ones are added with addIndex.
   unsigned builtinIndexes = kAllBuiltinIndexes;
+  CacheStorage storage = CacheStorage::kObjects;
 };
 
 // Keeps a Cache of one resource in sync and tells handlers about changes.
@@ -227,6 +296,11 @@ class InformerFactory {
   // request; later requests for the same resource and selectors get the same informer.
   std::shared_ptr<Informer> informerFor(std::string_view apiVersion, std::string_view kind, std::string_view ns = {},
                                         std::string_view labelSelector = {}, std::string_view fieldSelector = {});
+  // The same, created with `options` instead of the factory's (an informer that exists already
+  // keeps the options it was created with).
+  std::shared_ptr<Informer> informerWith(const InformerOptions& options, std::string_view apiVersion,
+                                         std::string_view kind, std::string_view ns = {},
+                                         std::string_view labelSelector = {}, std::string_view fieldSelector = {});
   // Starts every informer created so far (call again after requesting more).
   void start();
   // Waits until every started informer has synced; false on timeout.
