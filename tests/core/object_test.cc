@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "kubeop/core/json.h"
+
 namespace kubeop {
 namespace {
 
@@ -78,6 +82,36 @@ TEST(ObjectTest, CopiesAreDeep) {
   b.setName("b");
   EXPECT_EQ(a.name(), "a");
   EXPECT_EQ(b.name(), "b");
+}
+
+// Memory: a cache holds thousands of objects, so what one small object costs matters.
+TEST(ObjectTest, ASmallObjectTakesAboutItsSizeNotRapidJsonsFirstChunk) {
+  std::string text = R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings","namespace":"shop"},)"
+                     R"("data":{"mode":"production","replicas":"3"}})";
+  auto parsed = Object::fromJson(text);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_LT(parsed->memoryBytes(), 2048u) << "RapidJSON's default pool takes 64 KiB for any object";
+  EXPECT_EQ(parsed->toJson(), text);
+  auto copied = Object::fromValue(parsed->root());
+  ASSERT_TRUE(copied.ok());
+  EXPECT_LT(copied->memoryBytes(), 2048u);
+  EXPECT_EQ(copied->toJson(), text);
+  // Still an ordinary, growable object.
+  copied->setLabel("tier", std::string(300, 'x'));
+  EXPECT_EQ(copied->label("tier").value_or(""), std::string(300, 'x'));
+}
+
+TEST(ObjectTest, ACompactedCopyDoesNotKeepWhatWasRemovedFromTheSource) {
+  Object o;
+  o.setName("big");
+  json::setString(o.root(), "payload", std::string(200000, 'p'), o.allocator());
+  json::removeMember(o.root(), "payload");  // RapidJSON's pool does not give this back
+  ASSERT_GT(o.memoryBytes(), 200000u);
+  Object c = Object::compacted(o);
+  EXPECT_LT(c.memoryBytes(), 1024u);
+  EXPECT_EQ(c.toJson(), o.toJson());
+  Object moved = std::move(c);
+  EXPECT_EQ(moved.name(), "big");
 }
 
 }  // namespace

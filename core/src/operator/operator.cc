@@ -98,13 +98,15 @@ struct Operator::Impl {
     for (const auto& p : env.projectsOf(tenant)) projectCtl->enqueue(projectKey(*p));
   }
 
-  // An owned object changed: its controller (App or Project) has a look.
-  void ownerChanged(const Object& o) {
+  // An owned object changed: its controller (App or Project) has a look. A status-only change
+  // matters to an App (the health of what it delivered), not to a Project (its guardrails have
+  // no health: a ResourceQuota's usage moving with every pod is no news).
+  void ownerChanged(const Object& o, bool statusOnly = false) {
     for (const auto& ref : o.ownerReferences()) {
       if (ref.apiVersion.rfind(std::string(kGroup) + "/", 0) != 0) continue;
       if (ref.kind == "App") {
         appCtl->enqueue(appKey(o.namespace_(), ref.name));
-      } else if (ref.kind == "Project") {
+      } else if (ref.kind == "Project" && !statusOnly) {
         if (auto p = env.projects->cache().get("", ref.name)) projectCtl->enqueue(projectKey(*p));
       }
     }
@@ -183,7 +185,12 @@ struct Operator::Impl {
                                      [this](const Object& o) { ownerChanged(o); }});
     for (auto& [gvk, inf] : env.owned) {
       inf->addEventHandler({{},
-                            [this](const Object&, const Object& b) { ownerChanged(b); },
+                            [this](const Object& a, const Object& b) {
+                              // The cached skeletons carry the digest of everything but status.
+                              bool statusOnly = detail::contentDigest(a) == detail::contentDigest(b) &&
+                                                detail::isDeleting(a) == detail::isDeleting(b);
+                              ownerChanged(b, statusOnly);
+                            },
                             [this](const Object& o) { ownerChanged(o); }});
     }
   }

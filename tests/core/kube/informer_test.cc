@@ -51,8 +51,15 @@ std::vector<std::string> names(const std::vector<ObjectPtr>& objs) {
 // ---------------------------------------------------------------------------------------------
 // Cache (client-go threadSafeMap / Indexer)
 
-TEST(CacheTest, BuiltInIndexesFollowEveryChange) {
-  Cache c;
+// Every Cache behaviour holds in both storages.
+class CacheStorageTest : public ::testing::TestWithParam<CacheStorage> {};
+
+std::string storageName(const ::testing::TestParamInfo<CacheStorage>& info) {
+  return info.param == CacheStorage::kObjects ? "Objects" : "CompactJson";
+}
+
+TEST_P(CacheStorageTest, BuiltInIndexesFollowEveryChange) {
+  Cache c(kAllBuiltinIndexes, GetParam());
   Object owned = obj("a", "x", "1", {{"app", "web"}});
   owned.addOwnerReference(OwnerReference{"apps/v1", "ReplicaSet", "rs", "uid-1", true, true});
   c.upsert(std::make_shared<const Object>(owned));
@@ -100,8 +107,8 @@ TEST(CacheTest, BuiltInIndexesFollowEveryChange) {
   EXPECT_EQ(c.indexValues("nope").status().code(), StatusCode::kNotFound);
 }
 
-TEST(CacheTest, CustomIndexesCoverObjectsAlreadyStored) {
-  Cache c;
+TEST_P(CacheStorageTest, CustomIndexesCoverObjectsAlreadyStored) {
+  Cache c(kAllBuiltinIndexes, GetParam());
   c.upsert(std::make_shared<const Object>(obj("a", "x", "1", {{"team", "red"}})));
   c.upsert(std::make_shared<const Object>(obj("a", "y", "1", {{"team", "blue"}})));
   auto byTeam = [](const Object& o) -> std::vector<std::string> {
@@ -123,6 +130,79 @@ TEST(CacheTest, CustomIndexesCoverObjectsAlreadyStored) {
   EXPECT_THAT(*c.byIndex("team", "red"), IsEmpty());
   EXPECT_EQ(names(*c.byIndex("team", "blue")), std::vector<std::string>{"c/only"});
   EXPECT_THAT(c.keys(), ElementsAre("c/only"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Storage, CacheStorageTest, ::testing::Values(CacheStorage::kObjects, CacheStorage::kCompactJson),
+                         storageName);
+
+TEST(CacheTest, WithoutBuiltInIndexesOnlyTheIndexesAddedExist) {
+  Cache c(kNoBuiltinIndexes);
+  c.upsert(std::make_shared<const Object>(obj("a", "x", "1", {{"app", "web"}})));
+  EXPECT_EQ(c.byIndex(kLabelIndex, "app=web").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(c.keysByIndex(kNamespaceIndex, "a").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(c.addIndex(std::string(kNamespaceIndex), namespaceIndexFunc).isOk());
+  c.upsert(std::make_shared<const Object>(obj("a", "y", "1")));
+  c.upsert(std::make_shared<const Object>(obj("b", "z", "1")));
+  EXPECT_THAT(*c.keysByIndex(kNamespaceIndex, "a"), ElementsAre("a/x", "a/y"));
+  EXPECT_THAT(*c.keysByIndex(kNamespaceIndex, "c"), IsEmpty());
+}
+
+// What an operator caches by the thousand: objects of one kind that differ in names, versions,
+// digests and a few values.
+Object deploymentLike(int i) {
+  std::string n = std::to_string(i);
+  auto o = Object::fromJson(
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"app)" + n +
+      R"(","namespace":"kubeop-t)" + std::to_string(i % 7) + R"(-p","resourceVersion":")" + std::to_string(1000 + i) +
+      R"(","generation":1,"annotations":{"app.kubeop.io/applied-digest":")" + std::to_string(i * 7919 % 100000) +
+      R"(f96f974570"},"managedFields":[{"manager":"kubeop","operation":"Apply"},{"manager":"kube-controller-manager",)"
+      R"("operation":"Update","subresource":"status"}],"ownerReferences":[{"apiVersion":"paas.kubeop.io/v1alpha1",)"
+      R"("kind":"App","name":"app)" + n + R"("}]},"spec":{"replicas":)" + std::to_string(1 + i % 3) +
+      R"(},"status":{"availableReplicas":2,"conditions":[{"message":"Deployment has minimum availability.",)"
+      R"("reason":"MinimumReplicasAvailable","status":"True","type":"Available"},{"message":"ReplicaSet \"app)" + n +
+      R"(\" has successfully progressed.","reason":"NewReplicaSetAvailable","status":"True","type":"Progressing"}],)"
+      R"("observedGeneration":1,"readyReplicas":2,"replicas":2,"updatedReplicas":2}})");
+  return std::move(o).value();
+}
+
+TEST(CacheTest, CompactJsonKeepsManyObjectsInAFractionOfTheMemoryAndReadsEachBackExactly) {
+  Cache parsed(kNoBuiltinIndexes, CacheStorage::kObjects);
+  Cache compact(kNoBuiltinIndexes, CacheStorage::kCompactJson);
+  constexpr int kN = 1000;
+  size_t textBytes = 0;
+  for (int i = 0; i < kN; ++i) {
+    auto o = std::make_shared<const Object>(Object::compacted(deploymentLike(i)));
+    textBytes += o->toJson().size();
+    parsed.upsert(o);
+    compact.upsert(o);
+  }
+  ASSERT_EQ(compact.size(), static_cast<size_t>(kN));
+  // The first Cache::kDictionaryAfter objects are plain text, the rest compressed.
+  EXPECT_LT(compact.memoryBytes(), textBytes / 2) << "text bytes " << textBytes;
+  EXPECT_LT(compact.memoryBytes() * 5, parsed.memoryBytes())
+      << "compact " << compact.memoryBytes() << " parsed " << parsed.memoryBytes();
+  for (int i : {0, 1, 63, 64, 65, 500, kN - 1}) {
+    SCOPED_TRACE(i);
+    Object want = deploymentLike(i);
+    ObjectPtr got = compact.get(want.namespace_(), want.name());
+    ASSERT_NE(got, nullptr);
+    EXPECT_EQ(got->toJson(), want.toJson());
+    EXPECT_EQ(compact.getEntry(objectKey(want)).resourceVersion(), want.resourceVersion());
+  }
+  // An update replaces the text; readers of the old one keep their copy.
+  ObjectPtr before = compact.get("kubeop-t0-p", "app700");
+  Object changed = deploymentLike(700);
+  changed.setLabel("edited", "yes");
+  json::setString(changed.mutableMetadata(), "resourceVersion", "99999", changed.allocator());
+  CacheEntry old = compact.put(std::make_shared<const Object>(changed));
+  EXPECT_EQ(old.resourceVersion(), "1700");
+  EXPECT_EQ(compact.get("kubeop-t0-p", "app700")->label("edited").value_or(""), "yes");
+  EXPECT_FALSE(before->label("edited"));
+  // A replace (a relist) keeps the storage.
+  auto previous = compact.replaceAll({std::make_shared<const Object>(deploymentLike(1))});
+  EXPECT_EQ(previous.size(), static_cast<size_t>(kN));
+  EXPECT_EQ(compact.get("kubeop-t1-p", "app1")->toJson(), deploymentLike(1).toJson());
+  EXPECT_EQ(compact.size(), 1u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,17 +339,22 @@ class Recorder {
   std::vector<std::string> lines_;
 };
 
-InformerOptions quickOptions() {
+InformerOptions quickOptions(CacheStorage storage = CacheStorage::kObjects) {
   InformerOptions o;
+  o.storage = storage;
   o.backoffBase = 1ms;
   o.backoffMax = 5ms;
   return o;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Informer against the scripted ListerWatcher
+// Informer against the scripted ListerWatcher, in both cache storages
 
-TEST(InformerTest, ListsThenWatchesFromTheListsVersionAndDeliversInOrder) {
+class InformerTest : public ::testing::TestWithParam<CacheStorage> {};
+INSTANTIATE_TEST_SUITE_P(Storage, InformerTest, ::testing::Values(CacheStorage::kObjects, CacheStorage::kCompactJson),
+                         storageName);
+
+TEST_P(InformerTest, ListsThenWatchesFromTheListsVersionAndDeliversInOrder) {
   // Reflector.ListAndWatch: list, then watch from the list's resourceVersion; the next watch
   // resumes from the last event or bookmark.
   auto lw = std::make_shared<ScriptedListerWatcher>();
@@ -279,7 +364,7 @@ TEST(InformerTest, ListsThenWatchesFromTheListsVersionAndDeliversInOrder) {
                   event(WatchEventType::kDeleted, obj("ns", "b", "13")), bookmark("14")},
                  Status::ok()});
   Recorder rec;
-  Informer inf(lw, quickOptions());
+  Informer inf(lw, quickOptions(GetParam()));
   inf.addEventHandler(rec.handlers());
   EXPECT_FALSE(inf.hasSynced());
   inf.start();
@@ -295,7 +380,7 @@ TEST(InformerTest, ListsThenWatchesFromTheListsVersionAndDeliversInOrder) {
   inf.stop();
 }
 
-TEST(InformerTest, AnExpiredWatchRelistsAndReportsOnlyWhatChanged) {
+TEST_P(InformerTest, AnExpiredWatchRelistsAndReportsOnlyWhatChanged) {
   // A 410 Expired ERROR event makes the reflector relist; the relist is diffed against the cache:
   // moved resourceVersions are updates, new keys adds, vanished keys deletes (last known state).
   auto lw = std::make_shared<ScriptedListerWatcher>();
@@ -303,7 +388,7 @@ TEST(InformerTest, AnExpiredWatchRelistsAndReportsOnlyWhatChanged) {
   lw->pushList(listOf("20", {obj("ns", "a", "15"), obj("ns", "c", "16"), obj("ns", "same", "3")}));
   lw->pushWatch({{errorEvent(410, "Expired")}, Status::ok()});
   Recorder rec;
-  Informer inf(lw, quickOptions());
+  Informer inf(lw, quickOptions(GetParam()));
   inf.addEventHandler(rec.handlers());
   inf.start();
   ASSERT_TRUE(rec.waitFor(6));
@@ -317,7 +402,7 @@ TEST(InformerTest, AnExpiredWatchRelistsAndReportsOnlyWhatChanged) {
   EXPECT_EQ(s.lists, 2u);
 }
 
-TEST(InformerTest, GoneAtEstablishmentRelistsAndOtherErrorsBackOff) {
+TEST_P(InformerTest, GoneAtEstablishmentRelistsAndOtherErrorsBackOff) {
   auto lw = std::make_shared<ScriptedListerWatcher>();
   lw->pushList(Status(StatusCode::kUnavailable, "apiserver down"));
   lw->pushList(Status(StatusCode::kUnavailable, "apiserver down"));
@@ -327,7 +412,7 @@ TEST(InformerTest, GoneAtEstablishmentRelistsAndOtherErrorsBackOff) {
   lw->pushWatch({{}, Status(StatusCode::kUnavailable, "connection reset")});          // a broken stream
   lw->pushWatch({{event(WatchEventType::kAdded, obj("ns", "b", "11"))}, Status::ok()});
   Recorder rec;
-  Informer inf(lw, quickOptions());
+  Informer inf(lw, quickOptions(GetParam()));
   inf.addEventHandler(rec.handlers());
   inf.start();
   ASSERT_TRUE(inf.waitForSync(5s));
@@ -345,7 +430,7 @@ TEST(InformerTest, GoneAtEstablishmentRelistsAndOtherErrorsBackOff) {
   EXPECT_EQ(v[3], "10");
 }
 
-TEST(InformerTest, AHandlerAddedLaterGetsTheCacheThenEveryChangeExactlyOnce) {
+TEST_P(InformerTest, AHandlerAddedLaterGetsTheCacheThenEveryChangeExactlyOnce) {
   // sharedIndexInformer.AddEventHandler: a late handler is first told about every cached object
   // as an add, then receives the changes that follow — none twice, none missed — even while
   // events are flowing.
@@ -354,7 +439,7 @@ TEST(InformerTest, AHandlerAddedLaterGetsTheCacheThenEveryChangeExactlyOnce) {
   std::mutex mu;
   std::map<std::string, std::string> view;  // what the late handler believes: key → rv
   int duplicates = 0;
-  Informer inf(lw, quickOptions());
+  Informer inf(lw, quickOptions(GetParam()));
   inf.start();
   ASSERT_TRUE(inf.waitForSync(5s));
 
@@ -398,11 +483,11 @@ TEST(InformerTest, AHandlerAddedLaterGetsTheCacheThenEveryChangeExactlyOnce) {
   EXPECT_EQ(duplicates, 0);
 }
 
-TEST(InformerTest, ResyncRedeliversEveryCachedObjectAsAnUpdate) {
+TEST_P(InformerTest, ResyncRedeliversEveryCachedObjectAsAnUpdate) {
   // resyncPeriod: OnUpdate(obj, obj) for every object, so level-triggered controllers re-check.
   auto lw = std::make_shared<ScriptedListerWatcher>();
   lw->pushList(listOf("5", {obj("ns", "a", "1"), obj("ns", "b", "2")}));
-  InformerOptions o = quickOptions();
+  InformerOptions o = quickOptions(GetParam());
   o.resyncPeriod = 30ms;
   Recorder rec;
   Informer inf(lw, o);
@@ -417,14 +502,14 @@ TEST(InformerTest, ResyncRedeliversEveryCachedObjectAsAnUpdate) {
   EXPECT_GE(inf.stats().resyncs, 2u);
 }
 
-TEST(InformerTest, HandlersCanThrowUnregisterAndStopTheInformer) {
+TEST_P(InformerTest, HandlersCanThrowUnregisterAndStopTheInformer) {
   auto lw = std::make_shared<ScriptedListerWatcher>();
   lw->pushList(listOf("5", {obj("ns", "a", "1")}));
   // Everything the handlers touch outlives the informer.
   Recorder rec;
   Recorder removed;
   std::atomic<bool> stopped{false};
-  auto inf = std::make_unique<Informer>(lw, quickOptions());
+  auto inf = std::make_unique<Informer>(lw, quickOptions(GetParam()));
   EventHandlers thrower;
   thrower.onAdd = [](const Object&) { throw std::runtime_error("handler bug"); };
   inf->addEventHandler(thrower);
@@ -453,7 +538,7 @@ TEST(InformerTest, HandlersCanThrowUnregisterAndStopTheInformer) {
   EXPECT_EQ(rec.size(), 2u);
 }
 
-TEST(InformerTest, AnInformerThatNeverStartedStopsCleanly) {
+TEST_P(InformerTest, AnInformerThatNeverStartedStopsCleanly) {
   auto lw = std::make_shared<ScriptedListerWatcher>();
   Informer inf(lw);
   EXPECT_FALSE(inf.waitForSync(10ms));
