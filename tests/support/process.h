@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,8 +31,13 @@ struct RunResult {
 // child closes `closeInChild`). Returns the pid.
 inline pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, int in, int out,
                    int err, std::initializer_list<int> closeInChild) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) return pid;
+  // A test or bench that dies (a crash, SIGPIPE from `| head`) takes its servers with it instead
+  // of leaving them running. (The signal follows the forking thread: fork from a long-lived one.)
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(127);
   if (in >= 0) dup2(in, 0);
   if (out >= 0) dup2(out, 1);
   if (err >= 0) dup2(err, 2);

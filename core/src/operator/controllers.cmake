@@ -2,6 +2,8 @@
 # kubeop's CRDs (deploy/crds/*.yaml) are compiled in, so `kubeop operator` and `kubeop up` install
 # them without files on disk.
 file(GLOB KUBEOP_CRD_FILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/deploy/crds/*.yaml)
+# Editing a CRD re-runs the configure step (the glob alone notices only added or removed files).
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${KUBEOP_CRD_FILES})
 set(KUBEOP_EMBEDDED_CRDS "")
 foreach(crd ${KUBEOP_CRD_FILES})
   file(READ ${crd} text)

@@ -234,9 +234,26 @@ bool LeaderElector::tryAcquireOrRenew() {
     lease.setNamespace(config_.leaseNamespace);
     lease.setName(config_.leaseName);
     setLeaderElectionRecord(lease, desired);
+    auto created = config_.client->create(lease);
+    if (!created.ok() && created.status().code() == StatusCode::kNotFound) {
+      // The Lease's namespace does not exist (kubeop-system on a fresh cluster): make it, or no
+      // replica could ever lead.
+      Object ns;
+      ns.setApiVersion("v1");
+      ns.setKind("Namespace");
+      ns.setName(config_.leaseNamespace);
+      ns.setLabel("app.kubernetes.io/managed-by", "kubeop");
+      auto made = config_.client->create(ns);
+      if (made.ok() || made.status().code() == StatusCode::kAlreadyExists) {
+        log::info("created the leader election namespace", {log::Field("namespace_name", config_.leaseNamespace)});
+        created = config_.client->create(lease);
+      } else {
+        log::warn("the leader election namespace does not exist and cannot be created",
+                  {log::Field("namespace_name", config_.leaseNamespace), log::Field("error", made.status().toString())});
+      }
+    }
     // AlreadyExists: another replica created it first; the next round reads it.
-    return keepWritten(config_.client->create(lease), desired, log::Level::kDebug,
-                       "creating the leader election lease failed");
+    return keepWritten(std::move(created), desired, log::Level::kDebug, "creating the leader election lease failed");
   }
 
   const LeaderElectionRecord current = leaderElectionRecordOf(*got);

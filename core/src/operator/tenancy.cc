@@ -1,5 +1,6 @@
 // The Tenant and Project controllers.
 #include <algorithm>
+#include <set>
 
 #include "internal.h"
 #include "kubeop/operator/naming.h"
@@ -87,6 +88,38 @@ Condition cond(const Object& obj, std::string_view type, bool status, std::strin
                std::string_view message) {
   return Condition{std::string(type), status ? "True" : "False", std::string(reason), std::string(message),
                    obj.generation(), {}};
+}
+
+// A guardrail object in the Project's namespace (status.guardrails).
+struct GuardrailRef {
+  std::string apiVersion, kind, name;
+  friend auto operator<=>(const GuardrailRef&, const GuardrailRef&) = default;
+};
+
+std::vector<GuardrailRef> readGuardrails(const Object& project) {
+  std::vector<GuardrailRef> out;
+  const json::Value* st = project.status();
+  const json::Value* g = st ? json::find(*st, "guardrails") : nullptr;
+  if (!g || !g->IsArray()) return out;
+  for (const auto& e : g->GetArray()) {
+    if (!e.IsObject()) continue;
+    GuardrailRef r{std::string(json::getString(e, "apiVersion")), std::string(json::getString(e, "kind")),
+                   std::string(json::getString(e, "name"))};
+    if (!r.apiVersion.empty() && !r.kind.empty() && !r.name.empty()) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+json::Value guardrailsJson(const std::set<GuardrailRef>& refs, json::Allocator& a) {
+  json::Value arr(rapidjson::kArrayType);
+  for (const auto& r : refs) {
+    json::Value e(rapidjson::kObjectType);
+    e.AddMember("apiVersion", json::str(r.apiVersion, a), a);
+    e.AddMember("kind", json::str(r.kind, a), a);
+    e.AddMember("name", json::str(r.name, a), a);
+    arr.PushBack(e, a);
+  }
+  return arr;
 }
 
 // Writes the status; a conflict or a vanished object is the next pass's business.
@@ -326,7 +359,9 @@ ReconcileResult reconcileProject(Env& env, const ReconcileContext& ctx, const re
     if (isRetryablePluginError(objects.status())) return objects.status();
     return projectNotReady(env, ctx, *p, "GuardrailFailed", objects.status().message(), Status::ok(), *nsName);
   }
+  std::set<GuardrailRef> now;
   for (auto& o : *objects) {
+    now.insert(GuardrailRef{std::string(o.apiVersion()), std::string(o.kind()), std::string(o.name())});
     kube::ObjectPtr before = env.ownedObject(o.apiVersion(), o.kind(), o.namespace_(), o.name());
     std::string digest = stampDigest(o);
     if (upToDate(before.get(), digest)) continue;
@@ -346,12 +381,36 @@ ReconcileResult reconcileProject(Env& env, const ReconcileContext& ctx, const re
     }
   }
 
+  // What the plugins contributed last time and no longer do (a plugin removed or reconfigured):
+  // deleted, if it is still this Project's. Kept in the list until it is gone.
+  std::set<GuardrailRef> keep = now;
+  for (const auto& ref : readGuardrails(*p)) {
+    if (now.count(ref)) continue;
+    std::string where = describeRef(ref.kind, *nsName, ref.name);
+    auto cur = env.client->get(ref.apiVersion, ref.kind, *nsName, ref.name);
+    if (!cur.ok()) {
+      if (cur.status().code() != StatusCode::kNotFound) keep.insert(ref);
+      continue;
+    }
+    if (!isOwnedBy(*cur, p->uid())) continue;  // someone else's now: leave it
+    auto r = env.client->remove(ref.apiVersion, ref.kind, *nsName, ref.name);
+    if (!r.ok() && r.status().code() != StatusCode::kNotFound) {
+      ctx.warn("guardrail prune failed", log::Field("object", where), log::Field("error", r.status().message()));
+      keep.insert(ref);
+      continue;
+    }
+    if (env.metrics.pruned) env.metrics.pruned->inc();
+    ctx.info("pruned", log::Field("object", where));
+    if (env.event) env.event(*p, false, "Pruned", where + " is no longer contributed by a guardrail; deleted");
+  }
+
   std::vector<Condition> conds = readConditions(*p);
   const Condition* before = findCondition(conds, "Ready");
   bool becameReady = !before || before->status != "True";
   setCondition(conds, cond(*p, "Ready", true, "Bootstrapped", "Project namespace ready"));
   json::Document st = baseStatus(*p, conds, true);
   st.AddMember("namespace", json::str(*nsName, st.GetAllocator()), st.GetAllocator());
+  st.AddMember("guardrails", guardrailsJson(keep, st.GetAllocator()), st.GetAllocator());
   if (becameReady && env.event) {
     env.event(*p, false, "Ready", "namespace " + *nsName + " and " + std::to_string(objects->size()) + " guardrail objects applied");
   }

@@ -204,6 +204,24 @@ TEST_F(LeaderElectionTest, FirstElectorCreatesTheLeaseAndLeads) {
             std::string::npos);
 }
 
+// kube-system exists on every cluster, kubeop-system does not: the elector makes its namespace.
+TEST_F(LeaderElectionTest, ALeaseNamespaceThatDoesNotExistIsCreated) {
+  std::string ns = ns_ + "-new";
+  ASSERT_EQ(client_->get("v1", "Namespace", "", ns).status().code(), StatusCode::kNotFound);
+  Recorder rec;
+  LeaderElectionConfig c = config("replica-a", rec);
+  c.leaseNamespace = ns;
+  LeaderElector a(std::move(c));
+  ASSERT_TRUE(a.start().isOk());
+  ASSERT_TRUE(eventually([&] { return a.isLeader(); })) << "no replica leads when the namespace is missing";
+  auto made = client_->get("v1", "Namespace", "", ns);
+  ASSERT_TRUE(made.ok());
+  EXPECT_EQ(made->label("app.kubernetes.io/managed-by").value_or(""), "kubeop");
+  EXPECT_TRUE(client_->get(kLeaseApiVersion, kLeaseKind, ns, kLeaseName).ok());
+  a.stop();
+  (void)client_->remove("v1", "Namespace", "", ns);
+}
+
 TEST_F(LeaderElectionTest, SecondElectorWaitsWhileTheLeaderRenews) {
   Recorder recA, recB;
   LeaderElector a(config("replica-a", recA));

@@ -265,6 +265,49 @@ TEST_F(OperatorTest, ProjectNamesAreLowercasedAndGuardrailDriftIsRestored) {
   EXPECT_TRUE(eventually([&] { return get("networking.k8s.io/v1", "NetworkPolicy", lower, "kubeop-ingress").has_value(); }));
 }
 
+// A guardrail a plugin contributed before and no longer does (the plugin was removed or
+// reconfigured) is deleted; one the Project does not own is left alone.
+TEST_F(OperatorTest, AGuardrailObjectNoPluginContributesAnyMoreIsDeleted) {
+  std::string tenant = unique("gone");
+  std::string ns = tenantAndProject(tenant, "web");
+  std::string project = tenant + "-web";
+  auto p = get(kApiVersion, "Project", "", project);
+  ASSERT_TRUE(p);
+  const json::Value* listed = json::find(*p->status(), "guardrails");
+  ASSERT_TRUE(listed && listed->IsArray()) << p->toPrettyJson();
+  std::set<std::string> names;
+  for (const auto& g : listed->GetArray()) names.insert(std::string(json::getString(g, "name")));
+  EXPECT_EQ(names, (std::set<std::string>{"kubeop-defaults", "kubeop-quota", "kubeop-ingress", "kubeop-egress"}));
+
+  // What a retired plugin left behind (the Project's), and a team's own object.
+  create("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kubeop-retired\n  namespace: " + ns +
+         "\n  labels: {app.kubernetes.io/managed-by: kubeop}\n  ownerReferences:\n  - {apiVersion: " +
+         std::string(kApiVersion) + ", kind: Project, name: " + project + ", uid: " + std::string(p->uid()) +
+         "}\ndata: {k: v}\n");
+  create("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: team-notes, namespace: " + ns + "}\ndata: {k: v}\n");
+  std::string refs = json::write(*listed);
+  refs.pop_back();
+  refs += R"(,{"apiVersion":"v1","kind":"ConfigMap","name":"kubeop-retired"},)"
+          R"({"apiVersion":"v1","kind":"ConfigMap","name":"team-notes"}])";
+  kube::PatchOptions po;
+  po.subresource = "status";
+  ASSERT_TRUE(client().patch(kApiVersion, "Project", "", project, kube::PatchType::kMerge,
+                             R"({"status":{"guardrails":)" + refs + "}}", po).ok());
+  mergePatch(kApiVersion, "Project", "", project, R"({"metadata":{"annotations":{"touched":"1"}}})");
+
+  EXPECT_TRUE(eventually([&] { return !get("v1", "ConfigMap", ns, "kubeop-retired"); }))
+      << "the retired guardrail was not deleted";
+  EXPECT_TRUE(eventually([&] {
+    auto now = get(kApiVersion, "Project", "", project);
+    const json::Value* g = now ? json::find(*now->status(), "guardrails") : nullptr;
+    return g && g->IsArray() && g->Size() == 4;
+  })) << "status.guardrails lists what the plugins contribute now";
+  EXPECT_TRUE(get("v1", "ConfigMap", ns, "team-notes")) << "an object the Project does not own is left alone";
+  for (std::string_view kept : {"kubeop-ingress", "kubeop-egress"}) {
+    EXPECT_TRUE(get("networking.k8s.io/v1", "NetworkPolicy", ns, kept)) << kept;
+  }
+}
+
 TEST_F(OperatorTest, ProjectWaitsForItsTenant) {
   std::string tenant = unique("late");
   create("apiVersion: paas.kubeop.io/v1alpha1\nkind: Project\nmetadata: {name: " + tenant +
