@@ -503,7 +503,29 @@ HistogramFamily& Registry::histogram(std::string_view name, std::string_view hel
                         options);
 }
 
+Registry::CollectorId Registry::addCollector(std::function<void()> collect) {
+  std::lock_guard lk(collectorsMu_);
+  CollectorId id = ++nextCollector_;
+  collectors_.emplace(id, std::move(collect));
+  return id;
+}
+
+void Registry::removeCollector(CollectorId id) {
+  std::lock_guard lk(collectorsMu_);
+  collectors_.erase(id);
+}
+
 std::string Registry::serialize() const {
+  {
+    std::lock_guard lk(collectorsMu_);
+    for (const auto& [_, collect] : collectors_) {
+      try {
+        collect();
+      } catch (...) {
+        // A failing collector leaves its gauges as they were; the scrape goes on.
+      }
+    }
+  }
   std::vector<Block> process;
   if (options_.processMetrics) process = processBlocks();
   std::string out;

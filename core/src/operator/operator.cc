@@ -62,6 +62,7 @@ struct Operator::Impl {
   std::unique_ptr<kube::InformerFactory> factory;
   std::unique_ptr<EventRecorder> recorder;
   std::unique_ptr<reconcile::Controller> tenantCtl, projectCtl, appCtl;
+  metrics::Registry::CollectorId cacheCollector = 0;
   std::atomic<bool> cachesReady{false};
   std::atomic<bool> leading{false};
   bool stopped = false;
@@ -280,6 +281,26 @@ StatusOr<std::unique_ptr<Operator>> Operator::create(OperatorOptions options) {
       "app", [self](const auto& ctx, const auto& key) { return detail::reconcileApp(self->env, ctx, key); },
       opts(o.maxConcurrentReconciles, 2));
   impl->wireHandlers();
+  if (o.metrics) {
+    // What each cache holds, read at scrape time.
+    auto& objects = o.metrics->gauge("kubeop_informer_cache_objects", "Objects in the operator's informer caches.",
+                                     {"resource"});
+    auto& bytes = o.metrics->gauge(
+        "kubeop_informer_cache_bytes",
+        "Heap bytes of the objects in the operator's informer caches (compact caches: compressed text).", {"resource"});
+    impl->cacheCollector = o.metrics->addCollector([self, &objects, &bytes] {
+      const Env& e = self->env;
+      auto put = [&](const std::string& resource, const kube::Informer& inf) {
+        objects.labels(std::vector<std::string>{resource}).set(static_cast<double>(inf.cache().size()));
+        bytes.labels(std::vector<std::string>{resource}).set(static_cast<double>(inf.cache().memoryBytes()));
+      };
+      put(std::string(kApiVersion) + "/Tenant", *e.tenants);
+      put(std::string(kApiVersion) + "/Project", *e.projects);
+      put(std::string(kApiVersion) + "/App", *e.apps);
+      put("v1/Namespace", *e.namespaces);
+      for (const auto& [gvk, inf] : e.owned) put(gvk, *inf);
+    });
+  }
   return std::unique_ptr<Operator>(new Operator(std::move(impl)));
 }
 
@@ -330,6 +351,10 @@ void Operator::stop() {
   impl_->tenantCtl->stop();
   impl_->factory->stop();
   if (impl_->recorder) impl_->recorder->stop();
+  if (impl_->cacheCollector != 0) {
+    impl_->env.options.metrics->removeCollector(impl_->cacheCollector);
+    impl_->cacheCollector = 0;
+  }
   impl_->leading = false;
 }
 

@@ -85,6 +85,26 @@ TEST(MetricsTest, GaugeGoesUpAndDownAndCanBeSet) {
   EXPECT_THAT(r.serialize(), HasSubstr("kubeop_test_queue_depth -1.25\n"));
 }
 
+TEST(MetricsTest, CollectorsRefreshGaugesAtEachScrapeUntilRemoved) {
+  Registry r = plainRegistry();
+  Gauge& g = r.gauge("kubeop_test_cache_objects", "Objects.").labels({});
+  int size = 3, runs = 0;
+  auto id = r.addCollector([&] {
+    ++runs;
+    g.set(size);
+  });
+  EXPECT_THAT(r.serialize(), HasSubstr("kubeop_test_cache_objects 3\n"));
+  size = 7;
+  EXPECT_THAT(r.serialize(), HasSubstr("kubeop_test_cache_objects 7\n"));
+  EXPECT_EQ(runs, 2);
+  r.addCollector([] { throw std::runtime_error("a broken collector"); });
+  EXPECT_THAT(r.serialize(), HasSubstr("kubeop_test_cache_objects 7\n")) << "a throwing collector spoils nothing";
+  r.removeCollector(id);
+  size = 9;
+  EXPECT_THAT(r.serialize(), HasSubstr("kubeop_test_cache_objects 7\n"));
+  EXPECT_EQ(runs, 3);
+}
+
 TEST(MetricsTest, HistogramBucketsAreCumulativeWithSumAndCount) {
   Registry r = plainRegistry();
   auto& family = r.histogram("kubeop_test_latency_seconds", "Latency.", {"route"}, {0.1, 1, 10});

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -246,7 +247,16 @@ class Registry {
 
   // The exposition text (format 0.0.4): families sorted by name, children by label values,
   // the overflow child last. Content type: "text/plain; version=0.0.4; charset=utf-8".
+  // Runs the collectors first.
   std::string serialize() const;
+
+  // A collector refreshes gauges that are cheaper to read on demand than to keep current (a
+  // cache's size): it runs at the start of every serialize(), on the caller's thread, and must not
+  // call serialize(). Returns an id for removeCollector(); after removeCollector() returns, the
+  // collector is not running and never runs again.
+  using CollectorId = uint64_t;
+  CollectorId addCollector(std::function<void()> collect);
+  void removeCollector(CollectorId id);
 
  private:
   template <typename Child>
@@ -258,6 +268,9 @@ class Registry {
   mutable std::mutex mu_;  // guards families_ (the map, not the families)
   std::map<std::string, std::unique_ptr<FamilyBase>, std::less<>> families_;
   CounterFamily* overflow_ = nullptr;
+  mutable std::mutex collectorsMu_;  // held while collectors run
+  std::map<CollectorId, std::function<void()>> collectors_;
+  CollectorId nextCollector_ = 0;
 };
 
 // The content type of Registry::serialize() output.
