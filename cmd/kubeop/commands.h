@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,21 @@ StatusOr<std::unique_ptr<op::Operator>> buildOperator(const OperatorSetup& setup
 void observePluginCalls(plugin::Registry& plugins, metrics::Registry& registry);
 
 http::VersionInfo versionInfo(const std::string& service);
+
+// Gives the heap's free pages back to the system every `period` (glibc keeps what a burst
+// freed — a relist, a wave of reconciles — mapped otherwise). A long-running process's policy,
+// hence here and not in the libraries. Stops (joins) on destruction.
+class MemoryTrimmer {
+ public:
+  explicit MemoryTrimmer(std::chrono::milliseconds period);
+  ~MemoryTrimmer();
+  MemoryTrimmer(const MemoryTrimmer&) = delete;
+  MemoryTrimmer& operator=(const MemoryTrimmer&) = delete;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Loads the registry from --plugin-path / KUBEOP_PLUGIN_PATH and the optional plugin config file
 // (JSON or YAML: {"<plugin name>": {…config…}}).

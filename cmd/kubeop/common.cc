@@ -1,6 +1,11 @@
+#include <malloc.h>
+
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
 #include <sstream>
+#include <thread>
 
 #include "commands.h"
 #include "kubeop/core/json.h"
@@ -65,6 +70,33 @@ StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const
   } catch (...) {
     return invalidArgument("--" + flag + " must be a duration like 500ms, 2s, 10m or 1h, got \"" + v + "\"");
   }
+}
+
+struct MemoryTrimmer::Impl {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread thread;
+};
+
+MemoryTrimmer::MemoryTrimmer(std::chrono::milliseconds period) : impl_(std::make_unique<Impl>()) {
+  impl_->thread = std::thread([impl = impl_.get(), period] {
+    std::unique_lock lk(impl->mu);
+    while (!impl->cv.wait_for(lk, period, [impl] { return impl->stop; })) {
+      lk.unlock();
+      malloc_trim(0);
+      lk.lock();
+    }
+  });
+}
+
+MemoryTrimmer::~MemoryTrimmer() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  impl_->thread.join();
 }
 
 }  // namespace kubeop::cmd

@@ -253,6 +253,7 @@ int runOperator(const std::vector<std::string>& args) {
                           fs.get("leader-election-namespace").c_str(), fs.get("leader-election-id").c_str());
   std::printf("  ready:   caches synced\n");
   std::fflush(stdout);
+  MemoryTrimmer trimmer(std::chrono::seconds(15));
 
   int sig = http::waitForTerminationSignal();
   log::info("shutting down", {{"signal", sig}});

@@ -239,6 +239,7 @@ int runUp(const std::vector<std::string>& args) {
       pluginList.c_str(), kubeconfig.c_str(), kubeconfig.c_str(), tokenFile.c_str(), url.c_str(), url.c_str());
   std::fflush(stdout);
   log::info("serving", {{"url", url}, {"plugins", static_cast<unsigned long>(plugins->plugins().size())}});
+  MemoryTrimmer trimmer(std::chrono::seconds(15));
 
   int sig = http::waitForTerminationSignal();
   log::info("shutting down", {{"signal", sig}});

@@ -988,10 +988,26 @@ StatusOr<ObjectList> Client::list(std::string_view apiVersion, std::string_view 
 
 StatusOr<ObjectList> Client::listAll(std::string_view apiVersion, std::string_view kind, std::string_view ns,
                                      ListOptions options, ApiError* error) {
+  ObjectList all;
+  auto rv = listEach(
+      apiVersion, kind, ns, std::move(options),
+      [&](ObjectList& page, bool restart) {
+        if (restart) all.items.clear();
+        all.apiVersion = page.apiVersion;
+        all.kind = page.kind;
+        for (auto& it : page.items) all.items.push_back(std::move(it));
+      },
+      error);
+  if (!rv.ok()) return rv.status();
+  all.resourceVersion = std::move(rv).value();
+  return all;
+}
+
+StatusOr<std::string> Client::listEach(std::string_view apiVersion, std::string_view kind, std::string_view ns,
+                                       ListOptions options, const PageFunc& onPage, ApiError* error) {
   KUBEOP_ASSIGN_OR_RETURN(ResourceInfo r, impl_->resourceFor(apiVersion, kind, error));
   if (options.limit <= 0) options.limit = 500;
-  ObjectList all;
-  bool fellBack = false;
+  bool fellBack = false, restart = true;
   while (true) {
     ApiError e;
     auto page = impl_->list(r, ns, options, &e);
@@ -1000,7 +1016,7 @@ StatusOr<ObjectList> Client::listAll(std::string_view apiVersion, std::string_vi
       // one full list, which is consistent by construction.
       if (page.status().code() == StatusCode::kOutOfRange && !options.continueToken.empty() && !fellBack) {
         fellBack = true;
-        all.items.clear();
+        restart = true;
         options.continueToken.clear();
         options.limit = 0;
         continue;
@@ -1008,14 +1024,13 @@ StatusOr<ObjectList> Client::listAll(std::string_view apiVersion, std::string_vi
       if (error) *error = e;
       return page.status();
     }
-    all.apiVersion = page->apiVersion;
-    all.kind = page->kind;
-    all.resourceVersion = page->resourceVersion;
-    for (auto& it : page->items) all.items.push_back(std::move(it));
-    if (page->continueToken.empty()) break;
-    options.continueToken = page->continueToken;
+    std::string next = page->continueToken;
+    std::string rv = page->resourceVersion;
+    onPage(*page, restart);
+    restart = false;
+    if (next.empty()) return rv;
+    options.continueToken = std::move(next);
   }
-  return all;
 }
 
 StatusOr<Object> Client::create(const Object& object, const CreateOptions& options, ApiError* error) {

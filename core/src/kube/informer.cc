@@ -209,7 +209,7 @@ Cache::Cache(unsigned builtin, CacheStorage storage) : storage_(storage) {
 
 Cache::~Cache() = default;
 
-CacheEntry Cache::store(ObjectPtr object) const {
+CacheEntry Cache::makeEntry(ObjectPtr object) const {
   if (storage_ != CacheStorage::kCompactJson) return CacheEntry(std::move(object));
   std::shared_ptr<const TextDictionary> dictionary;
   {
@@ -362,7 +362,7 @@ ObjectPtr Cache::upsert(ObjectPtr object) { return put(std::move(object)).object
 CacheEntry Cache::put(ObjectPtr object, CacheEntry* stored) {
   if (!object) return {};
   std::string key = objectKey(*object);
-  CacheEntry entry = store(object);  // serializing (kCompactJson) outside the lock
+  CacheEntry entry = makeEntry(object);  // serializing (kCompactJson) outside the lock
   if (stored) *stored = entry;
   std::unique_lock lk(mu_);
   CacheEntry old;
@@ -400,6 +400,33 @@ std::map<std::string, ObjectPtr, std::less<>> Cache::replace(std::vector<ObjectP
   return out;
 }
 
+std::map<std::string, CacheEntry, std::less<>> Cache::replaceEntries(
+    std::vector<std::pair<std::string, CacheEntry>> entries) {
+  std::map<std::string, CacheEntry, std::less<>> fresh;
+  size_t bytes = 0;
+  for (auto& [key, e] : entries) {
+    if (!e) continue;
+    bytes += e.memoryBytes();
+    auto [it, added] = fresh.try_emplace(std::move(key), e);
+    if (!added) {
+      bytes -= it->second.memoryBytes();
+      it->second = std::move(e);
+    }
+  }
+  entries.clear();
+  std::unique_lock lk(mu_);
+  for (auto& [_, idx] : indexes_) idx->values.clear();
+  objects_.swap(fresh);
+  bytes_ = bytes;
+  if (!indexes_.empty()) {
+    for (const auto& [key, e] : objects_) {
+      if (ObjectPtr o = e.object()) indexLocked(key, *o);  // parses a text entry, one at a time
+    }
+  }
+  maybeMakeDictionaryLocked();
+  return fresh;  // the previous content
+}
+
 std::map<std::string, CacheEntry, std::less<>> Cache::replaceAll(std::vector<ObjectPtr> objects,
                                                                  std::vector<CacheEntry>* stored) {
   std::map<std::string, CacheEntry, std::less<>> fresh;
@@ -409,7 +436,7 @@ std::map<std::string, CacheEntry, std::less<>> Cache::replaceAll(std::vector<Obj
   stored->clear();
   std::erase(objects, nullptr);
   for (const auto& o : objects) {
-    CacheEntry e = store(o);
+    CacheEntry e = makeEntry(o);
     bytes += e.memoryBytes();
     stored->push_back(e);
     auto [it, added] = fresh.try_emplace(objectKey(*o), e);
@@ -454,6 +481,14 @@ class ClientListerWatcher : public ListerWatcher {
     lo.fieldSelector = fieldSelector_;
     lo.limit = pageSize;
     return client_->listAll(apiVersion_, kind_, ns_, lo, error);
+  }
+
+  StatusOr<std::string> listEach(int64_t pageSize, const Client::PageFunc& onPage, ApiError* error) override {
+    ListOptions lo;
+    lo.labelSelector = labelSelector_;
+    lo.fieldSelector = fieldSelector_;
+    lo.limit = pageSize;
+    return client_->listEach(apiVersion_, kind_, ns_, lo, onPage, error);
   }
 
   Status watch(const WatchOptions& options, const WatchCallback& onEvent, const http::CancelToken& cancel,
@@ -558,25 +593,38 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
     return std::make_shared<const Object>(Object::compacted(o));
   }
 
-  void applyList(ObjectList& list) {
-    std::vector<ObjectPtr> objects;
-    objects.reserve(list.items.size());
-    for (auto& o : list.items) objects.push_back(prepare(o));
+  // A list, page by page: each object is transformed and turned into what the cache keeps before
+  // the next page arrives, so that a relist of many objects never holds them all parsed.
+  StatusOr<std::string> listInto(std::vector<std::pair<std::string, CacheEntry>>& fresh, ApiError* error) {
+    return lw->listEach(
+        opts.pageSize,
+        [&](ObjectList& page, bool restart) {
+          if (restart) fresh.clear();
+          for (auto& o : page.items) {
+            ObjectPtr obj = prepare(o);
+            std::string key = objectKey(*obj);
+            fresh.emplace_back(std::move(key), cache.makeEntry(std::move(obj)));
+          }
+          page.items.clear();
+        },
+        error);
+  }
+
+  void applyList(const std::string& resourceVersion, std::vector<std::pair<std::string, CacheEntry>> fresh) {
     std::lock_guard lk(mu);
-    std::vector<CacheEntry> stored;
-    auto old = cache.replaceAll(objects, &stored);
-    for (size_t i = 0; i < objects.size(); ++i) {
-      auto it = old.find(objectKey(*objects[i]));
+    auto old = cache.replaceEntries(fresh);
+    for (auto& [key, entry] : fresh) {
+      auto it = old.find(key);
       if (it == old.end()) {
-        pushLocked(Kind::kAdd, {}, stored[i]);
+        pushLocked(Kind::kAdd, {}, std::move(entry));
         continue;
       }
-      if (it->second.resourceVersion() != objects[i]->resourceVersion()) pushLocked(Kind::kUpdate, it->second, stored[i]);
+      if (it->second.resourceVersion() != entry.resourceVersion()) pushLocked(Kind::kUpdate, it->second, std::move(entry));
       old.erase(it);
     }
     // Deleted while the watch was down: the last state the cache knew.
     for (auto& [_, e] : old) pushLocked(Kind::kDelete, e, e);
-    lastRv = list.resourceVersion;
+    lastRv = resourceVersion;
     ++stats.lists;
     if (!synced && !std::any_of(queue.begin(), queue.end(), [](auto& n) { return n.kind == Kind::kSynced; })) {
       pushLocked(Kind::kSynced, {}, {});
@@ -620,7 +668,8 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
       }
       if (needList) {
         ApiError e;
-        auto list = lw->list(opts.pageSize, &e);
+        std::vector<std::pair<std::string, CacheEntry>> fresh;
+        auto list = listInto(fresh, &e);
         if (!list.ok()) {
           ++failures;
           {
@@ -631,7 +680,7 @@ struct Informer::Impl : std::enable_shared_from_this<Informer::Impl> {
           if (!backoffWait(backoffFor(failures))) return;
           continue;
         }
-        applyList(*list);
+        applyList(*list, std::move(fresh));
         needList = false;
         failures = 0;
       }

@@ -643,6 +643,41 @@ TEST(ClientRequestTest, ListAllFallsBackToAFullListWhenTheContinuationExpires) {
   EXPECT_EQ(r[2].target, "/api/v1/namespaces/ns/configmaps");
 }
 
+TEST(ClientRequestTest, ListEachHandsOverPagesAsTheyArriveAndSaysWhenTheyAreVoid) {
+  // What an informer builds its cache from without holding the whole list: pages as they come;
+  // after the fallback to a full list, the pages before are void (restart).
+  FakeApi api;
+  SleepLog sleeps;
+  auto client = api.client(fastConfig(sleeps));
+  auto item = [](const char* name) {
+    return std::string(R"({"metadata":{"name":")") + name + R"(","namespace":"ns"}})";
+  };
+  api.setHandler([&](const http::Request&, int n) {
+    if (n == 0) {
+      return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"5","continue":"t1"},"items":[)" +
+                                           item("a") + "," + item("b") + "]}");
+    }
+    if (n == 1) {
+      return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"5","continue":"t2"},"items":[)" +
+                                           item("c") + "," + item("d") + "]}");
+    }
+    if (n == 2) return statusResponse(410, "Expired", "The provided continue parameter is too old");
+    return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[)" +
+                                         item("a") + "," + item("c") + "," + item("e") + "]}");
+  });
+  ListOptions lo;
+  lo.limit = 2;
+  std::vector<std::string> seen;
+  auto rv = client->listEach("v1", "ConfigMap", "ns", lo, [&](ObjectList& page, bool restart) {
+    std::string line = restart ? "restart:" : "page:";
+    for (const auto& o : page.items) line += " " + std::string(o.name());
+    seen.push_back(line);
+  });
+  ASSERT_TRUE(rv.ok()) << rv.status().toString();
+  EXPECT_EQ(*rv, "9");
+  EXPECT_THAT(seen, ::testing::ElementsAre("restart: a b", "page: c d", "restart: a c e"));
+}
+
 TEST(ClientRequestTest, DiscoveryFoldsSubresourcesCachesAndRefetchesOnAMiss) {
   // client-go's deferred discovery RESTMapper: Reset() on a NoKindMatch, then look again.
   FakeApi api;

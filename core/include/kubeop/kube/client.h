@@ -282,6 +282,13 @@ class Client {
   // resourceVersion is the snapshot's.
   StatusOr<ObjectList> listAll(std::string_view apiVersion, std::string_view kind, std::string_view ns,
                                ListOptions options = {}, ApiError* error = nullptr);
+  // The same, handing each page to `onPage` as it arrives (so that a caller that keeps less than
+  // the objects themselves never holds the whole list). `restart` is true for the first page and
+  // for the first page after the fallback to one full list: the pages before it are void.
+  // Returns the snapshot's resourceVersion.
+  using PageFunc = std::function<void(ObjectList& page, bool restart)>;
+  StatusOr<std::string> listEach(std::string_view apiVersion, std::string_view kind, std::string_view ns,
+                                 ListOptions options, const PageFunc& onPage, ApiError* error = nullptr);
   // POST. The namespace is the object's (or the default); the answer is the stored object.
   StatusOr<Object> create(const Object& object, const CreateOptions& options = {}, ApiError* error = nullptr);
   // PUT. Set metadata.resourceVersion for optimistic concurrency (a stale one: Aborted).

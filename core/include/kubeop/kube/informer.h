@@ -141,6 +141,8 @@ class Cache {
   CacheStorage storage() const { return storage_; }
 
   // Entry-level access (the informer's: no parsing in kCompactJson storage).
+  // The entry this cache would store for `object` (a compacted object or compact text).
+  CacheEntry makeEntry(ObjectPtr object) const;
   CacheEntry getEntry(std::string_view key) const;
   std::vector<CacheEntry> entries() const;  // in key order
   // Stores `object` (as the cache's storage says); returns the entry it replaced (empty if none)
@@ -151,6 +153,8 @@ class Cache {
   // entries in the order given (null objects skipped).
   std::map<std::string, CacheEntry, std::less<>> replaceAll(std::vector<ObjectPtr> objects,
                                                             std::vector<CacheEntry>* stored = nullptr);
+  // The same with entries made by makeEntry, by key (the last of a repeated key wins).
+  std::map<std::string, CacheEntry, std::less<>> replaceEntries(std::vector<std::pair<std::string, CacheEntry>> entries);
 
   // Mutations (the informer's; public for tests and hand-fed caches). Each returns the object
   // previously stored under the key, or nullptr.
@@ -163,7 +167,6 @@ class Cache {
   struct Index;
   void indexLocked(const std::string& key, const Object& object);
   void unindexLocked(const std::string& key, const CacheEntry& entry);
-  CacheEntry store(ObjectPtr object) const;
   void maybeMakeDictionaryLocked();
   CacheStorage storage_;
   std::shared_ptr<const TextDictionary> dictionary_;  // guarded by mu_
@@ -183,6 +186,14 @@ class ListerWatcher {
   virtual ~ListerWatcher() = default;
   // Every object (paginated as the implementation sees fit) and the list's resourceVersion.
   virtual StatusOr<ObjectList> list(int64_t pageSize, ApiError* error) = 0;
+  // The same, page by page (Client::listEach's contract: `restart` voids the pages before);
+  // returns the list's resourceVersion. By default, list() as one page.
+  virtual StatusOr<std::string> listEach(int64_t pageSize, const Client::PageFunc& onPage, ApiError* error) {
+    auto l = list(pageSize, error);
+    if (!l.ok()) return l.status();
+    onPage(*l, true);
+    return l->resourceVersion;
+  }
   // Streams events (see Client::watch) until the server ends the stream or `cancel` fires.
   virtual Status watch(const WatchOptions& options, const WatchCallback& onEvent, const http::CancelToken& cancel,
                        ApiError* error) = 0;
