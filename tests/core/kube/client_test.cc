@@ -610,22 +610,26 @@ TEST(ClientRequestTest, PathsQueriesAndBodiesFollowTheRestConventions) {
   EXPECT_TRUE(json::find(body.root(), "dryRun")->IsArray());
 }
 
+// A ConfigMapList page answer: its resourceVersion, continue token ("" = last page) and names.
+http::Response configMapPage(const std::string& rv, const std::string& cont, std::initializer_list<const char*> names) {
+  std::string items;
+  for (const char* n : names) {
+    items += std::string(items.empty() ? "" : ",") + R"({"metadata":{"name":")" + n + R"(","namespace":"ns"}})";
+  }
+  std::string meta = R"("resourceVersion":")" + rv + "\"" + (cont.empty() ? "" : R"(,"continue":")" + cont + "\"");
+  return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{)" + meta + R"(},"items":[)" +
+                                       items + "]}");
+}
+
 TEST(ClientRequestTest, ListAllFallsBackToAFullListWhenTheContinuationExpires) {
   // client-go pager.ListPager with FullListIfExpired.
   FakeApi api;
   SleepLog sleeps;
   auto client = api.client(fastConfig(sleeps));
-  auto item = [](const char* name) {
-    return std::string(R"({"metadata":{"name":")") + name + R"(","namespace":"ns"}})";
-  };
   api.setHandler([&](const http::Request&, int n) {
-    if (n == 0) {
-      return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"5","continue":"t1"},"items":[)" +
-                                           item("a") + "," + item("b") + "]}");
-    }
+    if (n == 0) return configMapPage("5", "t1", {"a", "b"});
     if (n == 1) return statusResponse(410, "Expired", "The provided continue parameter is too old");
-    return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[)" +
-                                         item("a") + "," + item("b") + "," + item("c") + "]}");
+    return configMapPage("9", "", {"a", "b", "c"});
   });
   ListOptions lo;
   lo.limit = 2;
@@ -649,21 +653,11 @@ TEST(ClientRequestTest, ListEachHandsOverPagesAsTheyArriveAndSaysWhenTheyAreVoid
   FakeApi api;
   SleepLog sleeps;
   auto client = api.client(fastConfig(sleeps));
-  auto item = [](const char* name) {
-    return std::string(R"({"metadata":{"name":")") + name + R"(","namespace":"ns"}})";
-  };
   api.setHandler([&](const http::Request&, int n) {
-    if (n == 0) {
-      return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"5","continue":"t1"},"items":[)" +
-                                           item("a") + "," + item("b") + "]}");
-    }
-    if (n == 1) {
-      return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"5","continue":"t2"},"items":[)" +
-                                           item("c") + "," + item("d") + "]}");
-    }
+    if (n == 0) return configMapPage("5", "t1", {"a", "b"});
+    if (n == 1) return configMapPage("5", "t2", {"c", "d"});
     if (n == 2) return statusResponse(410, "Expired", "The provided continue parameter is too old");
-    return http::Response::json(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[)" +
-                                         item("a") + "," + item("c") + "," + item("e") + "]}");
+    return configMapPage("9", "", {"a", "c", "e"});
   });
   ListOptions lo;
   lo.limit = 2;
