@@ -9,15 +9,6 @@
 
 namespace kubeop::op::detail {
 
-std::string nowRfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Conditions
 

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "kubeop/core/json.h"
+#include "kubeop/core/time.h"
 #include "kubeop/log/log.h"
 
 namespace kubeop::op {
@@ -29,15 +30,6 @@ constexpr std::size_t kMaxMessageBytes = 1024;
 constexpr std::size_t kMaxNamePrefix = 253 - 17;
 constexpr char kSep = '\x1f';  // between the parts of a cache key (never inside a name)
 constexpr std::string_view kCombinedPrefix = "(combined from similar events): ";
-
-std::string rfc3339(WallTime t) {
-  std::time_t secs = WallClock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string hostname() {
   char buf[256] = {};
@@ -216,8 +208,8 @@ struct EventRecorder::Impl {
     json::setString(source, "component", component, a);
     if (!host.empty()) json::setString(source, "host", host, a);
     json::setMember(root, "source", source, a);
-    json::setString(root, "firstTimestamp", rfc3339(e.first), a);
-    json::setString(root, "lastTimestamp", rfc3339(e.last), a);
+    json::setString(root, "firstTimestamp", formatRfc3339(e.first), a);
+    json::setString(root, "lastTimestamp", formatRfc3339(e.last), a);
     json::Value count(e.count);
     json::setMember(root, "count", count, a);
     json::setString(root, "reportingComponent", component, a);
@@ -232,7 +224,7 @@ struct EventRecorder::Impl {
       json::Allocator& a = patch.GetAllocator();
       json::Value count(e.count);
       json::setMember(patch, "count", count, a);
-      json::setString(patch, "lastTimestamp", rfc3339(e.last), a);
+      json::setString(patch, "lastTimestamp", formatRfc3339(e.last), a);
       json::setString(patch, "message", message, a);
       auto r = client->patch("v1", "Event", p.eventNamespace, e.name, kube::PatchType::kStrategicMerge,
                              json::write(patch));

@@ -12,6 +12,7 @@
 #include "kubeop/core/json.h"
 #include "kubeop/core/object.h"
 #include "kubeop/core/status.h"
+#include "kubeop/core/time.h"
 #include "kubeop/kube/client.h"
 #include "kubeop/kube/informer.h"
 #include "kubeop/metrics/metrics.h"
@@ -21,10 +22,8 @@
 
 namespace kubeop::op::detail {
 
-// ---------------------------------------------------------------------------------------------
-// Time
-
-std::string nowRfc3339();
+// Time: kubeop::nowRfc3339 (kubeop/core/time.h).
+using kubeop::nowRfc3339;
 
 // ---------------------------------------------------------------------------------------------
 // Conditions (metav1.Condition): lastTransitionTime moves only when status changes (kubeOP

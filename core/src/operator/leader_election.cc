@@ -9,6 +9,7 @@
 #include <random>
 #include <utility>
 
+#include "kubeop/core/time.h"
 #include "kubeop/log/log.h"
 #include "kubeop/metrics/metrics.h"
 
@@ -73,18 +74,6 @@ void setLeaderElectionRecord(Object& lease, const LeaderElectionRecord& record) 
   setInt(lease, spec, "leaseTransitions", record.leaseTransitions);
 }
 
-std::string formatMicroTime(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto secs = floor<seconds>(t);
-  const auto micros = duration_cast<microseconds>(t - secs).count();
-  const std::time_t tt = system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[96];  // room for any int the fields could hold
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
-  return buf;
-}
 
 std::string defaultLeaderIdentity() {
   char host[256] = {};

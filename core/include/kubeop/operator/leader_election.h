@@ -51,6 +51,7 @@
 #include <thread>
 
 #include "kubeop/core/object.h"
+#include "kubeop/core/time.h"
 #include "kubeop/core/status.h"
 #include "kubeop/kube/client.h"
 #include "kubeop/log/log.h"
@@ -121,8 +122,8 @@ struct LeaderElectionRecord {
 LeaderElectionRecord leaderElectionRecordOf(const Object& lease);
 // Writes `record` into `lease`'s spec (creating it), keeping other spec fields.
 void setLeaderElectionRecord(Object& lease, const LeaderElectionRecord& record);
-// metav1.MicroTime in UTC: "2006-01-02T15:04:05.000000Z".
-std::string formatMicroTime(std::chrono::system_clock::time_point t);
+// metav1.MicroTime in UTC: "2006-01-02T15:04:05.000000Z" (kubeop/core/time.h).
+using kubeop::formatMicroTime;
 // The host name, "_" and 16 random hex digits (client-go: hostname + "_" + a UUID).
 std::string defaultLeaderIdentity();
 
