@@ -16,6 +16,7 @@
 #include "kubeop/core/json.h"
 #include "kubeop/core/names.h"
 #include "kubeop/core/object.h"
+#include "kubeop/core/time.h"
 #include "kubeop/core/yaml.h"
 #include "kubeop/kube/managed_fields.h"
 #include "kubeop/kube/patch.h"
@@ -124,15 +125,6 @@ Response methodNotSupported(const std::string& /*verb*/, const std::string& /*re
                      StatusCode::kUnimplemented);
 }
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 bool truthy(const std::optional<std::string>& v) { return v && (*v == "true" || *v == "1"); }
 
 }  // namespace
@@ -198,7 +190,7 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
                                    std::to_string(faultThrottleRate.load()) + "}");
   }
 
-  std::string now() const { return rfc3339(opts.clock()); }
+  std::string now() const { return formatRfc3339(opts.clock()); }
 
   // ---- auth ----
   bool authorized(const Request& req) const {

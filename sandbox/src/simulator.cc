@@ -8,6 +8,7 @@
 #include "kubeop/core/json.h"
 #include "kubeop/core/object.h"
 #include "kubeop/core/quantity.h"
+#include "kubeop/core/time.h"
 #include "kubeop/log/log.h"
 
 namespace kubeop::sandbox {
@@ -20,15 +21,6 @@ struct Watched {
   GroupResource gr;
   std::unique_ptr<Watch> watch;
 };
-
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
-}
 
 int64_t intAt(const json::Value& o, std::initializer_list<std::string_view> path, int64_t dflt) {
   const json::Value* v = json::findPath(o, path);

@@ -16,6 +16,8 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "kubeop/core/time.h"
+
 namespace kubeop::sandbox {
 
 // Internal types live in a named namespace: Store::State holds them, and a class with external
@@ -44,15 +46,7 @@ constexpr int kGenerateNameAttempts = 8;
 // ---------------------------------------------------------------------------------------------
 // Small utilities.
 
-std::string rfc3339(SysClock::time_point tp) {
-  std::time_t t = SysClock::to_time_t(tp);
-  std::tm g{};
-  gmtime_r(&t, &g);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &g);
-  return buf;
-}
-
+// The deletionTimestamps this store wrote itself (formatRfc3339).
 std::optional<SysClock::time_point> parseRfc3339(std::string_view s) {
   std::tm g{};
   int y, mo, d, h, mi, sec;
@@ -1202,7 +1196,7 @@ StatusOr<RecPtr> Store::State::createLocked(const ResourceType& type, Table& t, 
     if (!obj.name().empty()) obj.setLabel("kubernetes.io/metadata.name", obj.name());
   }
   setMetaString(obj, "uid", newUid());
-  setMetaString(obj, "creationTimestamp", rfc3339(now()));
+  setMetaString(obj, "creationTimestamp", formatRfc3339(now()));
 
   std::string generateBase(obj.generateName());
   bool generated = obj.name().empty() && !generateBase.empty();
@@ -1508,7 +1502,7 @@ StatusOr<DeleteResult> Store::State::deleteLocked(const ResourceType& type, Tabl
     if (!rec.ok()) return rec.status();
     return DeleteResult{asJson(*rec), false};
   };
-  std::string nowStr = rfc3339(now());
+  std::string nowStr = formatRfc3339(now());
 
   // Namespaces: the first delete only marks them Terminating; the namespace controller
   // (namespaceStep) empties them, then finalizes and deletes them.
@@ -1537,14 +1531,14 @@ StatusOr<DeleteResult> Store::State::deleteLocked(const ResourceType& type, Tabl
         auto ts = parseRfc3339(json::view(*metaField(obj, "deletionTimestamp")));
         SysClock::time_point base = ts ? *ts : now();
         setMetaString(next, "deletionTimestamp",
-                      rfc3339(base - std::chrono::seconds(*curGrace) + std::chrono::seconds(period)));
+                      formatRfc3339(base - std::chrono::seconds(*curGrace) + std::chrono::seconds(period)));
         setMetaInt(next, "deletionGracePeriodSeconds", period);
         graceful = true;
         lastGrace = period;
       }
     } else {
       int64_t period = podGracePeriod(obj, o);
-      setMetaString(next, "deletionTimestamp", rfc3339(now() + std::chrono::seconds(period)));
+      setMetaString(next, "deletionTimestamp", formatRfc3339(now() + std::chrono::seconds(period)));
       setMetaInt(next, "deletionGracePeriodSeconds", period);
       if (obj.generation() > 0) setMetaInt(next, "generation", obj.generation() + 1);
       graceful = true;
@@ -1765,7 +1759,7 @@ bool Store::State::namespaceStep(const std::string& nsName) {
   if (changed) {
     Object next = ns;
     auto& a = next.allocator();
-    std::string nowStr = rfc3339(now());
+    std::string nowStr = formatRfc3339(now());
     json::Value arr(rapidjson::kArrayType);
     for (const auto& c : want) {
       const json::Value* o = oldCond(c.type);
