@@ -116,10 +116,20 @@ std::vector<HistoryEntry> readHistory(const Object& app) {
   return out;
 }
 
+// The App as plugins see it: as the API has it, without what the cache added.
+json::Value appForPlugins(const Object& app, json::Allocator& a) {
+  json::Value v(app.root(), a);
+  json::removeMember(v, kHistoryEntriesMember);
+  return v;
+}
+
 // The App's history as the API has it now. The cache keeps Apps without their history (see
 // compactForCache), so this reads the App from the API, unless the given copy carries it.
 StatusOr<std::vector<HistoryEntry>> currentHistory(Env& env, const Object& app) {
   if (const json::Value* st = app.status(); st && json::find(*st, "history")) return readHistory(app);
+  if (const json::Value* n = json::find(app.root(), kHistoryEntriesMember); !n || (n->IsInt64() && n->GetInt64() == 0)) {
+    return std::vector<HistoryEntry>{};  // none kept (the cache counted them), or none at all
+  }
   auto live = env.client->get(app.apiVersion(), app.kind(), app.namespace_(), app.name());
   if (!live.ok()) return live.status();
   return readHistory(*live);
@@ -244,7 +254,7 @@ std::variant<Desired, Failure> renderApp(Env& env, const AppView& v) {
     }
     json::Document req(rapidjson::kObjectType);
     auto& a = req.GetAllocator();
-    req.AddMember("app", json::Value(app.root(), a), a);
+    req.AddMember("app", appForPlugins(app, a), a);
     json::Value ctx(rapidjson::kObjectType);
     ctx.AddMember("tenant", json::str(v.tenant, a), a);
     ctx.AddMember("project", json::str(v.project, a), a);
@@ -276,7 +286,7 @@ std::variant<Desired, Failure> renderApp(Env& env, const AppView& v) {
   // Guardrails: mutate what was rendered, then add their own objects for the app.
   json::Document mreq(rapidjson::kObjectType);
   auto& ma = mreq.GetAllocator();
-  mreq.AddMember("app", json::Value(app.root(), ma), ma);
+  mreq.AddMember("app", appForPlugins(app, ma), ma);
   json::Value arr(rapidjson::kArrayType);
   for (const auto& o : d.rendered) arr.PushBack(json::Value(o.root(), ma), ma);
   mreq.AddMember("objects", arr, ma);
@@ -301,7 +311,7 @@ std::variant<Desired, Failure> renderApp(Env& env, const AppView& v) {
     json::Document scope(rapidjson::kObjectType);
     auto& sa = scope.GetAllocator();
     scope.AddMember("scope", "app", sa);
-    scope.AddMember("object", json::Value(app.root(), sa), sa);
+    scope.AddMember("object", appForPlugins(app, sa), sa);
     scope.AddMember("namespace", json::str(v.ns, sa), sa);
     auto extra = g->contribute(json::write(scope));
     if (!extra.ok()) {
@@ -532,7 +542,7 @@ ReconcileResult fail(Env& env, const ReconcileContext& ctx, const AppView& v, co
 ReconcileResult finalizeApp(Env& env, const ReconcileContext& ctx, const Object& app) {
   if (!hasFinalizer(app, kFinalizer)) return Status::ok();
   json::Document req(rapidjson::kObjectType);
-  req.AddMember("object", json::Value(app.root(), req.GetAllocator()), req.GetAllocator());
+  req.AddMember("object", appForPlugins(app, req.GetAllocator()), req.GetAllocator());
   std::string text = json::write(req);
   for (const auto& plugin : env.plugins->withCapability(KUBEOP_CAP_GUARDRAIL)) {
     if (Status s = plugin->finalize(text); !s.isOk() && s.code() != StatusCode::kUnimplemented) return s;

@@ -307,7 +307,14 @@ void compactForCache(Object& o) {
     // or rolled back, not on every pass.
     json::removeMember(md, "managedFields");
     if (kind == "App") {
-      if (json::Value* st = json::find(o.root(), "status")) json::removeMember(*st, "history");
+      // How many entries there were: none (a first delivery) needs no read from the API.
+      int64_t entries = 0;
+      if (json::Value* st = json::find(o.root(), "status")) {
+        if (const json::Value* h = json::find(*st, "history"); h && h->IsArray()) entries = h->Size();
+        json::removeMember(*st, "history");
+      }
+      json::removeMember(o.root(), kHistoryEntriesMember);
+      o.root().AddMember(json::str(kHistoryEntriesMember, o.allocator()), json::Value(entries), o.allocator());
     }
     return;
   }

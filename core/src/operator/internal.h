@@ -101,6 +101,8 @@ bool upToDate(const Object* live, std::string_view digest);
 // cache can drop their content.
 inline constexpr std::string_view kContentDigestMember = "kubeopContentDigest";
 std::string contentDigest(const Object& o);
+// A cached App carries the number of its status.history entries here instead of the entries.
+inline constexpr std::string_view kHistoryEntriesMember = "kubeopHistoryEntries";
 // The informers' transform: kubeop-managed objects keep their digest (ConfigMap and Secret data
 // dropped), managedFields keep who wrote but not what.
 void compactForCache(Object& o);
