@@ -772,8 +772,12 @@ TEST_F(SandboxBookmarkTest, AQuietInformerFollowsTheNewestVersionResumesFromItAn
   ASSERT_GT(listed, 0u);
 
   // Nothing the informer watches changes, yet bookmarks bring it to the newest resourceVersion,
-  // past more events than the server keeps.
+  // past more events than the server keeps. First make sure the watch is open (a bookmark past the
+  // list's version came through it): on a loaded machine the reflector may not have asked yet, and
+  // a watch asked for after the churn would start from a version the window no longer holds.
   std::string other = makeNamespace(*client_, "bm-other");
+  uint64_t first = churnSecrets(other, 1);
+  ASSERT_TRUE(eventually([&] { return rvNumber(inf.lastSyncResourceVersion()) >= first; }));
   uint64_t newest = churnSecrets(other, 15);
   ASSERT_GT(newest, listed + 10);
   ASSERT_TRUE(eventually([&] { return rvNumber(inf.lastSyncResourceVersion()) >= newest; }))
