@@ -618,12 +618,13 @@ struct AdmissionChain::Impl {
       }
     }
     if (!inv && h.equivalent) {
-      // The other served versions of the same group/resource (EquivalentResourcesFor), earlier
-      // rules first.
+      // The other served resources of the same storage (EquivalentResourcesFor: kube-apiserver
+      // keys equivalence by storage prefix) — other versions of the group/resource, and resources
+      // served from another's storage (events.k8s.io/v1 events ↔ v1 events); earlier rules first.
       std::vector<ResourceRegistry::TypePtr> equivalents;
+      const std::string mine = storageKey(*rq.attrs.type);
       for (const auto& t : registry->all()) {
-        if (t->group == rq.attrs.type->group && t->plural == rq.attrs.type->plural &&
-            t->version != rq.attrs.type->version) {
+        if (storageKey(*t) == mine && (t->group != rq.attrs.type->group || t->version != rq.attrs.type->version)) {
           equivalents.push_back(t);
         }
       }
@@ -655,14 +656,28 @@ struct AdmissionChain::Impl {
 
   // --- calling ---
 
-  // An object as the webhook's version sees it (CRD conversion strategy None: apiVersion only).
-  static json::Document versioned(const json::Value* obj, const Invocation& inv) {
+  // The storage a resource's objects live in: "group/resource", its alias's when it has one.
+  static std::string storageKey(const ResourceType& t) {
+    return t.storage ? t.storage->group + "/" + t.storage->resource : t.group + "/" + t.plural;
+  }
+
+  // An object moved from one served shape of a storage to another: through the storage shape
+  // when either side is an alias (the Event pair), else only its apiVersion (versions of one
+  // group; CRD conversion strategy None).
+  static void convertShape(json::Document& d, const ResourceType& from, const ResourceType& to,
+                           std::string_view toApiVersion) {
+    if (!d.IsObject()) return;
+    if (from.storage && from.storage->toStorage) from.storage->toStorage(d, d.GetAllocator());
+    if (to.storage && to.storage->fromStorage) to.storage->fromStorage(d, d.GetAllocator());
+    json::setString(d, "apiVersion", toApiVersion, d.GetAllocator());
+  }
+
+  // An object as the webhook's resource sees it.
+  static json::Document versioned(const json::Value* obj, const Invocation& inv, const ResourceType& requestType) {
     json::Document d;
     if (!obj) return d;
     d.CopyFrom(*obj, d.GetAllocator());
-    if (inv.converted && d.IsObject()) {
-      json::setString(d, "apiVersion", inv.kind.apiVersion(), d.GetAllocator());
-    }
+    if (inv.converted) convertShape(d, requestType, *inv.resource, inv.kind.apiVersion());
     return d;
   }
 
@@ -775,8 +790,8 @@ struct AdmissionChain::Impl {
     // Mutating: the object as the previous webhooks left it; validating: the final object.
     const json::Value* current = object ? (object->IsNull() ? nullptr : static_cast<const json::Value*>(object))
                                         : rq.objectPtr();
-    json::Document sentObject = versioned(current, inv);
-    json::Document sentOld = versioned(rq.attrs.oldObject, inv);
+    json::Document sentObject = versioned(current, inv, *rq.attrs.type);
+    json::Document sentOld = versioned(rq.attrs.oldObject, inv, *rq.attrs.type);
     std::string body = reviewJson("admission.k8s.io/" + reviewVersion, uid, inv, rq, sentObject, sentOld);
 
     // The REST client: URL, TLS.
@@ -950,9 +965,9 @@ struct AdmissionChain::Impl {
       return out;
     }
     out.changed = !(result == sentObject);
-    // Back to the request's version.
+    // Back to the request's shape and version.
     if (inv.converted && result.IsObject() && current->IsObject()) {
-      json::setString(result, "apiVersion", json::getString(*current, "apiVersion"), result.GetAllocator());
+      convertShape(result, *inv.resource, *rq.attrs.type, json::getString(*current, "apiVersion"));
     }
     if (out.changed) object->Swap(result);
     return out;

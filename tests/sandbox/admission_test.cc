@@ -799,6 +799,42 @@ TEST_F(AdmissionTest, EquivalentMatchPolicySendsTheObjectInTheVersionTheRuleName
   EXPECT_EQ(at(*r, {"spec", "seen"}), "true");
 }
 
+// kube-apiserver keys resource equivalence by storage: events.k8s.io/v1 events are served from
+// the core event storage, so a rule for v1 events also matches them (Equivalent), and the webhook
+// gets the Event in the core shape (note → message, regarding → involvedObject); Exact does not.
+TEST_F(AdmissionTest, EquivalentMatchPolicyCoversBothEventGroupsInTheShapeTheRuleNames) {
+  hooks_->on("core", [](const json::Value& rv) {
+    return patchReply(rv, R"([{"op":"replace","path":"/message","value":"reviewed"}])");
+  });
+  hooks_->on("exact", allow);
+  std::string rules = R"("rules":[{"operations":["CREATE"],"apiGroups":[""],"apiVersions":["v1"],"resources":["events"]}])";
+  mutatingHook("core", "core.kubeop.io", "core", "{" + rules + "}");
+  mutatingHook("exact", "exact.kubeop.io", "exact", R"({"matchPolicy":"Exact",)" + rules + "}");
+  json::Document e = parse(R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e1","namespace":"team-a"},
+      "eventTime":"2026-11-24T01:02:03.000000Z","reportingController":"kubeop.io/operator","reportingInstance":"op-1",
+      "action":"Apply","reason":"Applied","type":"Normal","note":"applied 2 objects",
+      "regarding":{"kind":"App","namespace":"team-a","name":"shop"}})");
+  AdmissionAttributes a = createPod(&e);
+  a.type = registry_->find("events.k8s.io", "v1", "events").get();
+  ASSERT_NE(a.type, nullptr);
+  a.name = "e1";
+  auto r = chain().admit(a);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(hooks_->calls("exact"), 0u) << "Exact names v1 events only";
+  ASSERT_EQ(hooks_->calls("core"), 1u);
+  json::Document rv = hooks_->review("core");
+  EXPECT_EQ(at(rv, {"request", "kind", "group"}), "");
+  EXPECT_EQ(at(rv, {"request", "resource", "resource"}), "events");
+  EXPECT_EQ(at(rv, {"request", "requestKind", "group"}), "events.k8s.io");
+  EXPECT_EQ(at(rv, {"request", "object", "apiVersion"}), "v1");
+  EXPECT_EQ(at(rv, {"request", "object", "message"}), "applied 2 objects");
+  EXPECT_EQ(at(rv, {"request", "object", "involvedObject", "name"}), "shop");
+  // The patch made to the core shape comes back in the request's shape.
+  EXPECT_EQ(at(*r, {"apiVersion"}), "events.k8s.io/v1");
+  EXPECT_EQ(at(*r, {"note"}), "reviewed");
+  EXPECT_EQ(at(*r, {"regarding", "name"}), "shop");
+}
+
 // rules.IsExemptAdmissionConfigurationResource: webhook configurations are never sent to
 // webhooks (a broken webhook cannot lock itself in).
 TEST_F(AdmissionTest, NeverSendsWebhookConfigurationsToWebhooks) {
